@@ -12,6 +12,12 @@
  * - get: FragmentNotFound when absent; MUST re-check the hash and throw Corrupt on mismatch (the
  *   disk implementation also moves the bad file aside so it is not served again).
  * - delete: idempotent. list: every stored id once, in no particular order.
+ * - An id that is not 64 lower-case hex characters → InvalidArgument from every method (so no id
+ *   can ever name a path outside the store).
+ * - `options.signal` is optional to honour: an implementation that supports it stops the operation
+ *   and rejects with the signal's reason; one that does not just finishes (decorators in
+ *   backend/fragments/ still time the caller out). An aborted put may or may not have stored the
+ *   fragment (put is idempotent, so retrying is safe).
  */
 export type FragmentId = string;
 
@@ -32,12 +38,17 @@ export interface FragmentEntry {
   mtimeMs: number;
 }
 
+/** Per-operation options; every field is optional for the implementation to honour. */
+export interface FragmentOpOptions {
+  signal?: AbortSignal;
+}
+
 export interface FragmentStore {
-  put(id: FragmentId, data: Uint8Array): Promise<void>;
-  get(id: FragmentId): Promise<Buffer>;
-  has(id: FragmentId): Promise<boolean>;
-  delete(id: FragmentId): Promise<void>;
-  list(): AsyncIterable<FragmentEntry>;
-  stat(): Promise<FragmentStat>;
+  put(id: FragmentId, data: Uint8Array, options?: FragmentOpOptions): Promise<void>;
+  get(id: FragmentId, options?: FragmentOpOptions): Promise<Buffer>;
+  has(id: FragmentId, options?: FragmentOpOptions): Promise<boolean>;
+  delete(id: FragmentId, options?: FragmentOpOptions): Promise<void>;
+  list(options?: FragmentOpOptions): AsyncIterable<FragmentEntry>;
+  stat(options?: FragmentOpOptions): Promise<FragmentStat>;
   close(): Promise<void>;
 }
