@@ -1,0 +1,468 @@
+/**
+ * Fragments as files on one or more local volumes (the storage peer's own disk).
+ *
+ * Layout under each volume (nothing else under a volume is ever touched: the gateway keeps its
+ * state in `<first volume>/.peerstor/`):
+ *   fragments/<id[0..2]>/<id[2..4]>/<id>   content-addressed fragment files
+ *   tmp/                                    writes in progress; emptied at open (crash leftovers)
+ *   quarantine/<id>.<ms>                    files whose bytes no longer hash to their id
+ *
+ * A put is durable before it resolves: bytes go to tmp/, the file is fdatasync'd, renamed into
+ * place and the directory is fsync'd. New fragments go to the rw volume with room that ranks first
+ * for the id under rendezvous hashing, so the choice is deterministic and adding a volume moves
+ * only the share of new ids it wins. Reads look in every volume (rendezvous order first).
+ * One process per volume: open() empties tmp/, which would break a second writer.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { StoreError } from '../core/errors.js';
+import type { FragmentEntry, FragmentId, FragmentOpOptions, FragmentStat, FragmentStore } from '../core/fragment-store.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { asBuffer, assertFragmentId, fragmentIdOf, isFragmentId } from './fragment-id.js';
+import { KeyedLock } from './keyed-lock.js';
+import type { VolumeSpec } from './volume-spec.js';
+
+export interface DiskFragmentStoreInit {
+  volumes: VolumeSpec[];
+  /** bytes of fragments per volume; a volume's own `quota` wins. Without one, `fs.statfs` decides. */
+  quota?: number;
+  logger?: Logger;
+}
+
+export interface ScrubProgress {
+  checked: number;
+  corrupt: number;
+  bytes: number;
+}
+
+export interface ScrubResult {
+  checked: number;
+  /** ids found corrupt (and quarantined when their volume is writable) */
+  corrupt: string[];
+}
+
+interface Volume {
+  root: string;
+  /** rendezvous-hashing key: the resolved path */
+  key: string;
+  writable: boolean;
+  quota?: number;
+  fragmentsDir: string;
+  tmpDir: string;
+  quarantineDir: string;
+  used: number;
+  count: number;
+  /** bytes of puts in flight, counted against room so parallel puts cannot overshoot a quota */
+  reserved: number;
+  /** fragment subdirectories known to exist, to skip mkdir on the hot path */
+  knownDirs: Set<string>;
+}
+
+const HEX2 = /^[0-9a-f]{2}$/;
+let tmpCounter = 0;
+
+function errno(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+/** Maps an fs failure to the StoreError the caller can act on. */
+function fsError(err: unknown, what: string): StoreError | unknown {
+  if (err instanceof StoreError) return err;
+  if (err instanceof Error && err.name === 'AbortError') return err;
+  switch (errno(err)) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new StoreError('QuotaExceeded', `${what}: volume full`, { cause: err });
+    case 'EROFS':
+      return new StoreError('ReadOnly', `${what}: file system is read-only`, { cause: err });
+    case 'EMFILE':
+    case 'ENFILE':
+    case 'EAGAIN':
+    case 'EBUSY':
+      return new StoreError('Unavailable', `${what}: ${(err as Error).message}`, { cause: err });
+    default:
+      return new StoreError('Internal', `${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function rendezvousScore(volumeKey: string, id: string): bigint {
+  return createHash('sha256').update(volumeKey).update('\0').update(id).digest().readBigUInt64BE(0);
+}
+
+export class DiskFragmentStore implements FragmentStore {
+  readonly #volumes: Volume[];
+  readonly #logger: Logger;
+  readonly #lock = new KeyedLock();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closed = false;
+
+  private constructor(volumes: Volume[], logger: Logger) {
+    this.#volumes = volumes;
+    this.#logger = logger;
+  }
+
+  static async open(init: DiskFragmentStoreInit): Promise<DiskFragmentStore> {
+    if (init.volumes.length === 0) throw new RangeError('DiskFragmentStore needs at least one volume');
+    const logger = init.logger ?? silentLogger();
+    const seen = new Set<string>();
+    const volumes: Volume[] = [];
+    for (const spec of init.volumes) {
+      const root = resolve(spec.path);
+      if (seen.has(root)) throw new RangeError(`volume "${spec.path}" given twice`);
+      seen.add(root);
+      const quota = spec.quota ?? init.quota;
+      if (quota !== undefined && !(quota > 0)) throw new RangeError(`quota for volume "${spec.path}" must be positive`);
+      volumes.push({
+        root,
+        key: root,
+        writable: spec.mode === 'rw',
+        quota,
+        fragmentsDir: join(root, 'fragments'),
+        tmpDir: join(root, 'tmp'),
+        quarantineDir: join(root, 'quarantine'),
+        used: 0,
+        count: 0,
+        reserved: 0,
+        knownDirs: new Set(),
+      });
+    }
+    for (const v of volumes) {
+      if (v.writable) {
+        await mkdir(v.fragmentsDir, { recursive: true });
+        await mkdir(v.quarantineDir, { recursive: true });
+        // Leftovers from a crash mid-put: never renamed into place, so never acknowledged.
+        await rm(v.tmpDir, { recursive: true, force: true });
+        await mkdir(v.tmpDir, { recursive: true });
+      } else {
+        const s = await stat(v.root).catch((err: unknown) => {
+          throw new RangeError(`read-only volume "${v.root}" is not readable: ${(err as Error).message}`);
+        });
+        if (!s.isDirectory()) throw new RangeError(`read-only volume "${v.root}" is not a directory`);
+      }
+      for await (const e of walkVolume(v)) {
+        v.used += e.size;
+        v.count++;
+      }
+    }
+    const store = new DiskFragmentStore(volumes, logger);
+    logger.info(
+      { volumes: volumes.map((v) => ({ path: v.root, mode: v.writable ? 'rw' : 'ro', quota: v.quota, fragments: v.count, used: v.used })) },
+      'fragment store open',
+    );
+    return store;
+  }
+
+  // ---- FragmentStore ---------------------------------------------------------------------------
+
+  put(id: FragmentId, data: Uint8Array, options?: FragmentOpOptions): Promise<void> {
+    return this.#track(async () => {
+      assertFragmentId(id);
+      const bytes = asBuffer(data);
+      if (fragmentIdOf(bytes) !== id) throw new StoreError('BadDigest', `fragment bytes do not hash to ${id}`);
+      if (!this.#volumes.some((v) => v.writable)) throw new StoreError('ReadOnly', 'every volume is read-only');
+      await this.#lock.run(id, async () => {
+        options?.signal?.throwIfAborted();
+        if (await this.#locate(id)) return;
+        const vol = await this.#chooseVolume(id, bytes.length);
+        vol.reserved += bytes.length;
+        try {
+          await this.#write(vol, id, bytes, options?.signal);
+          vol.used += bytes.length;
+          vol.count++;
+        } finally {
+          vol.reserved -= bytes.length;
+        }
+      });
+    });
+  }
+
+  get(id: FragmentId, options?: FragmentOpOptions): Promise<Buffer> {
+    return this.#track(async () => {
+      assertFragmentId(id);
+      let corruptOn: string | undefined;
+      for (const vol of this.#ordered(id)) {
+        const file = this.#path(vol, id);
+        let bytes: Buffer;
+        try {
+          bytes = await readFile(file, { signal: options?.signal });
+        } catch (err) {
+          if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') continue;
+          throw fsError(err, `reading fragment ${id}`);
+        }
+        if (fragmentIdOf(bytes) !== id) {
+          await this.#quarantine(vol, id, bytes.length);
+          // Another volume may still hold a good copy.
+          corruptOn = vol.root;
+          continue;
+        }
+        return bytes;
+      }
+      if (corruptOn !== undefined) throw new StoreError('Corrupt', `fragment ${id} on ${corruptOn} does not match its hash`);
+      throw new StoreError('FragmentNotFound', `no fragment ${id}`);
+    });
+  }
+
+  has(id: FragmentId, options?: FragmentOpOptions): Promise<boolean> {
+    return this.#track(async () => {
+      assertFragmentId(id);
+      options?.signal?.throwIfAborted();
+      return (await this.#locate(id)) !== undefined;
+    });
+  }
+
+  delete(id: FragmentId, options?: FragmentOpOptions): Promise<void> {
+    return this.#track(async () => {
+      assertFragmentId(id);
+      if (!this.#volumes.some((v) => v.writable)) throw new StoreError('ReadOnly', 'every volume is read-only');
+      await this.#lock.run(id, async () => {
+        options?.signal?.throwIfAborted();
+        const found: Array<{ vol: Volume; size: number }> = [];
+        for (const vol of this.#volumes) {
+          const size = await this.#sizeOn(vol, id);
+          if (size !== undefined) found.push({ vol, size });
+        }
+        const ro = found.find((f) => !f.vol.writable);
+        if (ro) throw new StoreError('ReadOnly', `fragment ${id} is on read-only volume ${ro.vol.root}`);
+        for (const { vol, size } of found) {
+          try {
+            await unlink(this.#path(vol, id));
+          } catch (err) {
+            if (errno(err) === 'ENOENT') continue;
+            throw fsError(err, `deleting fragment ${id}`);
+          }
+          vol.used -= size;
+          vol.count--;
+        }
+      });
+    });
+  }
+
+  async *list(options?: FragmentOpOptions): AsyncIterable<FragmentEntry> {
+    this.#checkOpen();
+    // The same id on two volumes (copied by hand, or a volume re-added) is listed once.
+    const seen = this.#volumes.length > 1 ? new Set<string>() : undefined;
+    for (const vol of this.#volumes) {
+      for await (const e of walkVolume(vol)) {
+        options?.signal?.throwIfAborted();
+        if (seen) {
+          if (seen.has(e.id)) continue;
+          seen.add(e.id);
+        }
+        yield e;
+      }
+    }
+  }
+
+  stat(options?: FragmentOpOptions): Promise<FragmentStat> {
+    return this.#track(async () => {
+      options?.signal?.throwIfAborted();
+      const total: FragmentStat = { capacity: 0, used: 0, free: 0, fragments: 0 };
+      for (const vol of this.#volumes) {
+        total.used += vol.used;
+        total.fragments += vol.count;
+        if (!vol.writable) {
+          // Nothing more can be written there: it is exactly full.
+          total.capacity += vol.used;
+          continue;
+        }
+        const { capacity, free } = await this.#room(vol);
+        total.capacity += capacity;
+        total.free += free;
+      }
+      return total;
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  // ---- maintenance -------------------------------------------------------------------------------
+
+  /** Re-hashes every fragment; bad ones are quarantined (on writable volumes) and reported. Used by
+   *  the peer's scheduled self-check. Fragments deleted while the scrub runs are skipped. */
+  scrub(onProgress?: (progress: ScrubProgress) => void, options?: FragmentOpOptions): Promise<ScrubResult> {
+    return this.#track(async () => {
+      const progress: ScrubProgress = { checked: 0, corrupt: 0, bytes: 0 };
+      const corrupt: string[] = [];
+      for (const vol of this.#volumes) {
+        for await (const e of walkVolume(vol)) {
+          options?.signal?.throwIfAborted();
+          if (this.#closed) throw closedError();
+          let bytes: Buffer;
+          try {
+            bytes = await readFile(this.#path(vol, e.id));
+          } catch (err) {
+            if (errno(err) === 'ENOENT') continue;
+            throw fsError(err, `scrubbing fragment ${e.id}`);
+          }
+          progress.checked++;
+          progress.bytes += bytes.length;
+          if (fragmentIdOf(bytes) !== e.id) {
+            await this.#quarantine(vol, e.id, bytes.length);
+            corrupt.push(e.id);
+            progress.corrupt++;
+          }
+          onProgress?.({ ...progress });
+        }
+      }
+      this.#logger.info({ checked: progress.checked, corrupt: corrupt.length, bytes: progress.bytes }, 'scrub done');
+      return { checked: progress.checked, corrupt };
+    });
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  #checkOpen(): void {
+    if (this.#closed) throw closedError();
+  }
+
+  /** Runs an operation so close() can wait for it. */
+  #track<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(closedError());
+    const p = fn();
+    this.#inFlight.add(p);
+    const done = (): void => {
+      this.#inFlight.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  #path(vol: Volume, id: string): string {
+    return join(vol.fragmentsDir, id.slice(0, 2), id.slice(2, 4), id);
+  }
+
+  /** Volumes in rendezvous order for this id (highest score first). */
+  #ordered(id: string): Volume[] {
+    if (this.#volumes.length === 1) return this.#volumes;
+    return this.#volumes
+      .map((v) => ({ v, s: rendezvousScore(v.key, id) }))
+      .sort((a, b) => (a.s === b.s ? 0 : a.s > b.s ? -1 : 1))
+      .map((x) => x.v);
+  }
+
+  async #sizeOn(vol: Volume, id: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.#path(vol, id))).size;
+    } catch (err) {
+      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return undefined;
+      throw fsError(err, `looking up fragment ${id}`);
+    }
+  }
+
+  async #locate(id: string): Promise<Volume | undefined> {
+    for (const vol of this.#ordered(id)) {
+      if ((await this.#sizeOn(vol, id)) !== undefined) return vol;
+    }
+    return undefined;
+  }
+
+  async #room(vol: Volume): Promise<{ capacity: number; free: number }> {
+    const fs = await statfs(vol.root);
+    const diskFree = fs.bavail * fs.bsize;
+    if (vol.quota === undefined) return { capacity: fs.blocks * fs.bsize, free: diskFree };
+    return { capacity: vol.quota, free: Math.max(0, Math.min(vol.quota - vol.used, diskFree)) };
+  }
+
+  async #chooseVolume(id: string, size: number): Promise<Volume> {
+    for (const vol of this.#ordered(id)) {
+      if (!vol.writable) continue;
+      const { free } = await this.#room(vol);
+      if (free - vol.reserved >= size) return vol;
+    }
+    throw new StoreError('QuotaExceeded', `no volume has room for ${size} more bytes`);
+  }
+
+  async #write(vol: Volume, id: string, bytes: Buffer, signal: AbortSignal | undefined): Promise<void> {
+    const tmp = join(vol.tmpDir, `${id}.${process.pid}.${++tmpCounter}`);
+    try {
+      const fh = await open(tmp, 'wx', 0o644);
+      try {
+        await fh.writeFile(bytes);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      signal?.throwIfAborted();
+      const dir = join(vol.fragmentsDir, id.slice(0, 2), id.slice(2, 4));
+      if (!vol.knownDirs.has(dir)) {
+        const created = await mkdir(dir, { recursive: true });
+        // New directories must reach the disk too, or the renamed file could vanish with them.
+        if (created !== undefined) {
+          await fsyncDir(join(dir, '..'));
+          await fsyncDir(vol.fragmentsDir);
+        }
+        vol.knownDirs.add(dir);
+      }
+      await rename(tmp, this.#path(vol, id));
+      await fsyncDir(dir);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw fsError(err, `writing fragment ${id} to ${vol.root}`);
+    }
+  }
+
+  async #quarantine(vol: Volume, id: string, size: number): Promise<void> {
+    if (!vol.writable) {
+      this.#logger.error({ id, volume: vol.root }, 'corrupt fragment on read-only volume; left in place');
+      return;
+    }
+    const to = join(vol.quarantineDir, `${id}.${Date.now()}`);
+    try {
+      await rename(this.#path(vol, id), to);
+    } catch (err) {
+      // Someone else (a parallel get or scrub) moved or deleted it first.
+      if (errno(err) === 'ENOENT') return;
+      this.#logger.error({ id, volume: vol.root, err }, 'could not quarantine corrupt fragment');
+      return;
+    }
+    vol.used -= size;
+    vol.count--;
+    this.#logger.warn({ id, volume: vol.root, quarantined: to }, 'corrupt fragment quarantined');
+  }
+}
+
+function closedError(): StoreError {
+  return new StoreError('Unavailable', 'fragment store is closed');
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return [];
+    throw fsError(err, `listing ${dir}`);
+  }
+}
+
+/** Every well-placed fragment file of a volume; stray names are ignored. */
+async function* walkVolume(vol: Volume): AsyncGenerator<FragmentEntry> {
+  for (const a of await readdirOrEmpty(vol.fragmentsDir)) {
+    if (!HEX2.test(a)) continue;
+    for (const b of await readdirOrEmpty(join(vol.fragmentsDir, a))) {
+      if (!HEX2.test(b)) continue;
+      const dir = join(vol.fragmentsDir, a, b);
+      for (const id of await readdirOrEmpty(dir)) {
+        if (!isFragmentId(id) || id.slice(0, 2) !== a || id.slice(2, 4) !== b) continue;
+        try {
+          const s = await stat(join(dir, id));
+          if (s.isFile()) yield { id, size: s.size, mtimeMs: s.mtimeMs };
+        } catch (err) {
+          if (errno(err) !== 'ENOENT') throw fsError(err, `listing fragment ${id}`);
+        }
+      }
+    }
+  }
+}
