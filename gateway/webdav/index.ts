@@ -8,6 +8,8 @@
  * listings) and hands every other method to webdav-server v2 over StoreFileSystem.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { XMLValidator } from 'fast-xml-parser';
 import { v2 } from 'webdav-server';
 import type { Logger } from '../../backend/core/logger.js';
 import type { ObjectStore, TenantStores } from '../../backend/core/object-store.js';
@@ -16,6 +18,7 @@ import type { User, UserRegistry } from '../common/users.js';
 import { LoginThrottle } from '../common/login-throttle.js';
 import { StoreFileSystem, type TenantUserRef } from './store-file-system.js';
 import { serveGet } from './get.js';
+import { ProppatchCommand } from './proppatch.js';
 
 export interface WebdavInit {
   /** URL prefix with leading and trailing slash, e.g. '/d/' */
@@ -37,6 +40,29 @@ export interface WebdavComponents {
 export interface WebdavHandler {
   handler(req: IncomingMessage, res: ServerResponse): void;
   close(): Promise<void>;
+}
+
+const XML_METHODS = new Set(['PROPFIND', 'PROPPATCH', 'LOCK']);
+
+function wellFormed(body: Buffer): boolean {
+  const text = body.toString('utf8');
+  if (XMLValidator.validate(text) !== true) return false;
+  // Namespaces in XML 1.0 §3: a prefix may not be bound to the empty name.
+  return !/\sxmlns:[^\s=]+\s*=\s*(""|'')/.test(text);
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.resume();
+      return undefined;
+    }
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND']);
@@ -75,7 +101,7 @@ export function createWebdavHandler(init: WebdavInit, components: WebdavComponen
   const throttle = components.throttle ?? new LoginThrottle();
   const ownThrottle = !components.throttle;
   const storeCache = new Map<string, Promise<ObjectStore>>();
-  const requestUser = new WeakMap<IncomingMessage, TenantUserRef>();
+  const requestUser = new WeakMap<object, TenantUserRef>();
 
   const openStore = (user: User): Promise<ObjectStore> => {
     let p = storeCache.get(user.accessKey);
@@ -104,6 +130,7 @@ export function createWebdavHandler(init: WebdavInit, components: WebdavComponen
     serverName: 'PeerStor',
     // webdav-server's `autoSave` and `port` stay off: the store persists, the caller owns the socket.
   });
+  server.method('PROPPATCH', new ProppatchCommand());
 
   function fail(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
     if (res.headersSent) {
@@ -177,9 +204,40 @@ export function createWebdavHandler(init: WebdavInit, components: WebdavComponen
     }
     // webdav-server resolves the URL relative to rootPath, like its express mount does.
     const sub = url === rootPath ? '/' : url.slice(rootPath.length);
-    req.url = sub;
     guardResponse(res, log);
-    server.executeRequest(req, res, rootPath);
+    const ifHeader = req.headers.if;
+    if (typeof ifHeader === 'string' && ifHeader.trim().startsWith('(')) {
+      // webdav-server 2.6.3's If parser dereferences a missing resource tag for untagged lists
+      // (RFC 4918 §10.4.2 No-tag-list) and throws from a callback, killing the process. An
+      // untagged list applies to the request URI, so tagging it with that URI means the same.
+      req.headers.if = `<${encodeURI(`http://${req.headers.host ?? 'localhost'}`)}${url.split('?')[0]}> ${ifHeader}`;
+    }
+    if (!XML_METHODS.has(method)) {
+      req.url = sub;
+      server.executeRequest(req, res, rootPath);
+      return;
+    }
+    // XML bodies are read and checked here (webdav-server's parser accepts malformed XML), then
+    // handed on through a stand-in request carrying the same headers.
+    const body = await readBody(req, MAX_XML_BODY);
+    if (body === undefined) {
+      fail(res, 413, 'request body too large');
+      return;
+    }
+    if (body.length > 0 && !wellFormed(body)) {
+      fail(res, 400, 'request body is not well-formed XML');
+      return;
+    }
+    const standIn = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
+      headers: req.headers,
+      method: req.method,
+      url: sub,
+      httpVersion: req.httpVersion,
+      socket: req.socket,
+      connection: req.socket,
+    });
+    requestUser.set(standIn, ref);
+    server.executeRequest(standIn as unknown as IncomingMessage, res, rootPath);
   }
 
   return {
