@@ -46,6 +46,7 @@ export interface VersionRow {
 
 export interface ChunkRow {
   id: number;
+  tenant: number;
   chunkId: Buffer;
   plainSize: number;
   sealedSize: number;
@@ -105,7 +106,7 @@ export interface PeerRow {
   lastSeen: number;
 }
 
-const CHUNK_COLS = `c.id AS id, c.chunk_id AS chunkId, c.plain_size AS plainSize, c.sealed_size AS sealedSize,
+const CHUNK_COLS = `c.id AS id, c.tenant AS tenant, c.chunk_id AS chunkId, c.plain_size AS plainSize, c.sealed_size AS sealedSize,
   c.compressed AS compressed, c.k AS k, c.n AS n, c.refs AS refs, c.dead_since AS deadSince`;
 const VERSION_COLS = `id, bucket, key, state, size, etag, created, modified, meta, inline_data AS inlineData`;
 
@@ -140,6 +141,7 @@ export class MetaIndex {
       completeVersion: p(`UPDATE versions SET state = 1, size = @size, etag = @etag, modified = @modified, meta = @meta,
         inline_data = @inlineData WHERE id = @id`),
       setVersionMeta: p('UPDATE versions SET meta = ? WHERE id = ?'),
+      setState: p('UPDATE versions SET state = ? WHERE id = ?'),
       moveVersion: p('UPDATE versions SET bucket = ?, key = ? WHERE id = ?'),
       deleteVersionRow: p('DELETE FROM versions WHERE id = ?'),
       versionChunkCounts: p('SELECT chunk, count(*) AS n FROM version_chunks WHERE version = ? GROUP BY chunk'),
@@ -349,6 +351,22 @@ export class MetaIndex {
     });
   }
 
+  /**
+   * Moves several versions at once (folder rename): sources first leave the live set, so a move
+   * onto another source's old key never drops a version that is itself being moved (call in tx).
+   */
+  moveMany(moves: { id: number; bucket: number; key: Buffer }[], now: number): void {
+    this.tx(() => {
+      for (const m of moves) this.#s.setState.run(VersionState.deleted, m.id);
+      for (const m of moves) {
+        const dest = this.live(m.bucket, m.key);
+        if (dest) this.dropVersion(dest.id, now);
+        this.#s.moveVersion.run(m.bucket, m.key, m.id);
+        this.#s.setState.run(VersionState.complete, m.id);
+      }
+    });
+  }
+
   /** Live versions of `bucket` whose key starts with `prefix` (for renamePrefix). */
   liveUnder(bucket: number, prefix: Buffer, upper: Buffer | undefined): VersionRow[] {
     return (upper ? this.#s.liveUnderPrefix.all(bucket, prefix, upper) : this.#s.liveAll.all(bucket, prefix)) as VersionRow[];
@@ -439,9 +457,13 @@ export class MetaIndex {
     return this.#s.uploadById.get(uploadId) as UploadRow | undefined;
   }
 
-  /** Uploads of a bucket in (key, uploadId) order, strictly after the marker. */
-  uploads(bucket: number, keyMarker: Buffer | undefined, uploadIdMarker: string | undefined, limit: number): UploadRow[] {
-    if (keyMarker === undefined) return this.#s.uploadsFromKey.all(bucket, Buffer.alloc(0), limit) as UploadRow[];
+  /** Uploads of a bucket in (key, uploadId) order, from the first with key ≥ `from`. */
+  uploadsFrom(bucket: number, from: Buffer, limit: number): UploadRow[] {
+    return this.#s.uploadsFromKey.all(bucket, from, limit) as UploadRow[];
+  }
+
+  /** Uploads of a bucket in (key, uploadId) order, strictly after the (key, uploadId) marker. */
+  uploads(bucket: number, keyMarker: Buffer, uploadIdMarker: string | undefined, limit: number): UploadRow[] {
     return this.#s.uploadsFrom.all(bucket, keyMarker, keyMarker, uploadIdMarker ?? '\u{10FFFF}', limit) as UploadRow[];
   }
 
