@@ -41,11 +41,15 @@ function interceptList(inner: FragmentStore, around: Around, options: FragmentOp
       let it: AsyncIterator<FragmentEntry> | undefined;
       let step = 0;
       let finished = false;
-      const close = async (): Promise<void> => {
-        const open = it;
+      // Not awaited: an inner iterator still stuck in a timed-out next() would only run its
+      // return() after that next() settles, which may be never.
+      const release = (old: AsyncIterator<FragmentEntry> | undefined): void => {
+        old?.return?.().catch(() => undefined);
+      };
+      const close = (): void => {
+        release(it);
         it = undefined;
         finished = true;
-        await open?.return?.().catch(() => undefined);
       };
       return {
         next: async (): Promise<IteratorResult<FragmentEntry>> => {
@@ -54,7 +58,7 @@ function interceptList(inner: FragmentStore, around: Around, options: FragmentOp
           try {
             const r = await around({ op: 'list', step: current, options }, async (o) => {
               if (current === 0) {
-                await it?.return?.().catch(() => undefined);
+                release(it);
                 it = inner.list(o)[Symbol.asyncIterator]();
               }
               return it!.next();
@@ -62,12 +66,12 @@ function interceptList(inner: FragmentStore, around: Around, options: FragmentOp
             if (r.done) finished = true;
             return r;
           } catch (err) {
-            await close();
+            close();
             throw err;
           }
         },
         return: async (): Promise<IteratorResult<FragmentEntry>> => {
-          await close();
+          close();
           return { done: true, value: undefined };
         },
       };

@@ -37,8 +37,9 @@ export interface NaughtyCall {
   outcome?: 'ok' | Error;
 }
 
+/** A private copy: `times` counts down, and the caller's object must not change under it. */
 function asFault(f: Error | NaughtyFault): NaughtyFault {
-  return f instanceof Error ? { error: f } : f;
+  return f instanceof Error ? { error: f } : { ...f };
 }
 
 export class NaughtyFragmentStore implements FragmentStore {

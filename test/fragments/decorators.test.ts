@@ -242,6 +242,33 @@ describe('withTimeout', () => {
     await rejectsWith(collect(withTimeout(naughty, { ms: 20 }).list()), 'Timeout');
   });
 
+  test('an inner listing stuck after its first entry times out instead of hanging', async () => {
+    const memory = new MemoryFragmentStore();
+    const f = fragment(5);
+    await memory.put(f.id, f.data);
+    const stuck: FragmentStore = {
+      put: (id, d, o) => memory.put(id, d, o),
+      get: (id, o) => memory.get(id, o),
+      has: (id, o) => memory.has(id, o),
+      delete: (id, o) => memory.delete(id, o),
+      stat: (o) => memory.stat(o),
+      close: () => memory.close(),
+      // Ignores its signal, like a store that cannot cancel.
+      list: async function* () {
+        yield* memory.list();
+        await new Promise<never>(() => undefined);
+      },
+    };
+    const seen: string[] = [];
+    await rejectsWith(
+      (async () => {
+        for await (const e of withTimeout(stuck, { ms: 20 }).list()) seen.push(e.id);
+      })(),
+      'Timeout',
+    );
+    assert.deepEqual(seen, [f.id]);
+  });
+
   test('the caller’s abort wins at once with the caller’s reason', async () => {
     const naughty = new NaughtyFragmentStore(new MemoryFragmentStore(), { hang: ['has'] });
     const store = withTimeout(naughty, { ms: 60_000 });
