@@ -1,0 +1,233 @@
+/**
+ * Chunk-level I/O for one store: writing a chunk (dedup against the tenant's chunks, else encode
+ * and put its n fragments in parallel on the placement's holders) and reading one (data fragments
+ * first, parity on failure, decode, LRU cache of plaintext chunks).
+ *
+ * Writers return a `ChunkHandle`; the caller MUST call `release()` once the index transaction
+ * that references the chunk committed (or the operation failed): until then the chunk and its new
+ * fragments are pinned against garbage collection.
+ */
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { StoreError, isStoreError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Placement } from '../core/placement.js';
+import type { ChunkRow, MetaIndex, NewChunk } from '../index/meta-index.js';
+import type { ChunkCodec } from './chunk-codec.js';
+import type { Pins } from './pins.js';
+
+/** What a store shares between its tenants. */
+export interface ChunkIoComponents {
+  index: MetaIndex;
+  placement: Placement;
+  pins: Pins;
+  logger: Logger;
+}
+
+export interface ChunkIoInit {
+  /** bytes of decrypted chunks kept in memory (0 = no cache) */
+  cacheSize: number;
+  /** per fragment operation */
+  timeoutMs: number;
+}
+
+/** The tenant a chunk belongs to. */
+export interface TenantChunks {
+  tenant: number;
+  codec: ChunkCodec;
+  k: number;
+  n: number;
+}
+
+export interface ChunkHandle {
+  chunkId: Buffer;
+  plainSize: number;
+  /** present when this write stored new fragments (the index row may not exist yet) */
+  fresh?: NewChunk;
+  release(): void;
+}
+
+interface WriteEntry {
+  promise: Promise<NewChunk>;
+  users: number;
+  fragmentIds: string[];
+}
+
+export class ChunkIo {
+  readonly #c: ChunkIoComponents;
+  readonly #init: ChunkIoInit;
+  readonly #cache: LRUCache<string, Buffer> | undefined;
+  /** chunk writes in flight, shared by concurrent puts of the same chunk */
+  readonly #writes = new Map<string, WriteEntry>();
+  readonly #reads = new Map<string, Promise<Buffer>>();
+
+  constructor(components: ChunkIoComponents, init: ChunkIoInit) {
+    this.#c = components;
+    this.#init = init;
+    this.#cache =
+      init.cacheSize > 0
+        ? new LRUCache<string, Buffer>({ maxSize: init.cacheSize, sizeCalculation: (b) => Math.max(1, b.length) })
+        : undefined;
+  }
+
+  static key(tenant: number, chunkId: Buffer): string {
+    return `${tenant}:${chunkId.toString('hex')}`;
+  }
+
+  /** Stores one chunk (or finds it already stored). Resolves once its fragments are durable. */
+  async write(t: TenantChunks, plain: Buffer, knownId?: Buffer): Promise<ChunkHandle> {
+    const { index, pins } = this.#c;
+    const chunkId = knownId ?? (await t.codec.chunkId(plain));
+    const key = ChunkIo.key(t.tenant, chunkId);
+    // Pin and look up in the same turn: collectGarbage either deleted the row before (we re-store
+    // it) or sees the pin (it keeps the row).
+    pins.pinChunk(key);
+    let released = false;
+    const releaseChunk = (): void => {
+      if (!released) pins.unpinChunk(key);
+      released = true;
+    };
+    if (index.chunk(t.tenant, chunkId)) {
+      return { chunkId, plainSize: plain.length, release: releaseChunk };
+    }
+    let entry = this.#writes.get(key);
+    if (!entry) {
+      const e: WriteEntry = { promise: undefined as unknown as Promise<NewChunk>, users: 0, fragmentIds: [] };
+      e.promise = this.#store(t, chunkId, plain, e);
+      entry = e;
+      this.#writes.set(key, e);
+    }
+    entry.users++;
+    const e = entry;
+    const release = (): void => {
+      if (released) return;
+      releaseChunk();
+      if (--e.users === 0) {
+        if (this.#writes.get(key) === e) this.#writes.delete(key);
+        pins.unpinFragments(e.fragmentIds);
+      }
+    };
+    try {
+      const fresh = await e.promise;
+      return { chunkId, plainSize: plain.length, fresh, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  async #store(t: TenantChunks, chunkId: Buffer, plain: Buffer, entry: WriteEntry): Promise<NewChunk> {
+    const { placement, pins } = this.#c;
+    const enc = await t.codec.encode(plain, chunkId);
+    entry.fragmentIds = enc.fragments.map((f) => f.id);
+    pins.pinFragments(entry.fragmentIds);
+    const holders = placement.choose(chunkId, enc.fragments.length);
+    if (holders.length < enc.fragments.length) {
+      throw new StoreError('Unavailable', `no storage peers to hold the fragments of a chunk (${holders.length} known)`);
+    }
+    await Promise.all(
+      enc.fragments.map(async (f, i) => {
+        const peer = holders[i];
+        await pins.settled(f.id);
+        const t0 = Date.now();
+        try {
+          await peer.store.put(f.id, f.bytes, { signal: AbortSignal.timeout(this.#init.timeoutMs) });
+          placement.reportSuccess(peer.id, Date.now() - t0);
+        } catch (err) {
+          placement.reportFailure(peer.id, err);
+          throw err;
+        }
+      }),
+    );
+    return {
+      chunkId,
+      plainSize: plain.length,
+      sealedSize: enc.sealedSize,
+      compressed: enc.compressed,
+      k: t.k,
+      n: enc.fragments.length,
+      fragments: enc.fragments.map((f, i) => ({ idx: f.index, fragmentId: f.id, size: f.bytes.length, peer: holders[i].id })),
+    };
+  }
+
+  /** Plaintext of a stored chunk, from the cache or its fragments. */
+  read(t: TenantChunks, chunk: ChunkRow): Promise<Buffer> {
+    const key = ChunkIo.key(t.tenant, chunk.chunkId);
+    const hit = this.#cache?.get(key);
+    if (hit) return Promise.resolve(hit);
+    let p = this.#reads.get(key);
+    if (!p) {
+      p = this.#fetch(t, chunk).then((plain) => {
+        this.#cache?.set(key, plain);
+        return plain;
+      });
+      const done = p;
+      this.#reads.set(key, p);
+      void p.then(
+        () => this.#reads.delete(key),
+        () => this.#reads.delete(key),
+      );
+      return done;
+    }
+    return p;
+  }
+
+  async #get(peerId: string, fragmentId: string): Promise<Buffer | null> {
+    const { placement, logger } = this.#c;
+    const peer = placement.peer(peerId);
+    if (!peer) return null;
+    const t0 = Date.now();
+    try {
+      const b = await peer.store.get(fragmentId, { signal: AbortSignal.timeout(this.#init.timeoutMs) });
+      placement.reportSuccess(peer.id, Date.now() - t0);
+      return b;
+    } catch (err) {
+      // A missing or corrupt fragment is the peer telling the truth; anything else is ill health.
+      if (!isStoreError(err, 'FragmentNotFound') && !isStoreError(err, 'Corrupt')) placement.reportFailure(peer.id, err);
+      logger.warn({ fragment: fragmentId, peer: peerId, err: (err as Error).message }, 'fragment read failed; using others');
+      return null;
+    }
+  }
+
+  async #fetch(t: TenantChunks, chunk: ChunkRow): Promise<Buffer> {
+    const frags = this.#c.index.fragments(chunk.id);
+    const bufs: (Buffer | null)[] = new Array<Buffer | null>(chunk.n).fill(null);
+    const fetched = new Set<number>();
+    const fetch = async (idxs: number[]): Promise<void> => {
+      await Promise.all(
+        idxs.map(async (i) => {
+          fetched.add(i);
+          const f = frags.find((x) => x.idx === i);
+          if (f) bufs[i] = await this.#get(f.peer, f.fragmentId);
+        }),
+      );
+    };
+    const range = (a: number, b: number): number[] => Array.from({ length: Math.max(0, b - a) }, (_, i) => a + i);
+    // Data fragments first: when all k arrive, decoding is a concatenation.
+    await fetch(range(0, chunk.k));
+    let have = bufs.filter(Boolean).length;
+    if (have < chunk.k) await fetch(range(chunk.k, chunk.n));
+    have = bufs.filter(Boolean).length;
+    if (have < chunk.k) {
+      throw new StoreError('Unavailable', `only ${have} of the ${chunk.k} fragments needed for a chunk are reachable`);
+    }
+    try {
+      return await t.codec.decode(chunk.chunkId, chunk.sealedSize, chunk.compressed, bufs);
+    } catch (err) {
+      if (!isStoreError(err, 'Corrupt')) throw err;
+      // A fragment lied about its content (a peer without hash checks): fetch everything, keep only
+      // fragments whose bytes hash to their recorded id, and decode from those.
+      await fetch(range(0, chunk.n).filter((i) => !fetched.has(i)));
+      for (const f of frags) {
+        const b = bufs[f.idx];
+        if (b && createHash('sha256').update(b).digest('hex') !== f.fragmentId) bufs[f.idx] = null;
+      }
+      return await t.codec.decode(chunk.chunkId, chunk.sealedSize, chunk.compressed, bufs);
+    }
+  }
+
+  /** Drops a tenant's cached plaintext (after its keys changed hands, e.g. on close). */
+  clearCache(): void {
+    this.#cache?.clear();
+  }
+}
