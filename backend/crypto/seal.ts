@@ -47,7 +47,7 @@ export interface SealOptions {
 }
 
 /** HMAC-SHA256(chunkIdKey, plaintext): 32 bytes. Keyed so chunk ids reveal nothing about content. */
-export function chunkIdOf(keys: TenantKeys, plaintext: Uint8Array): Buffer {
+export function chunkIdOf(keys: Pick<TenantKeys, 'chunkIdKey'>, plaintext: Uint8Array): Buffer {
   return createHmac('sha256', keys.chunkIdKey).update(plaintext).digest();
 }
 
@@ -55,7 +55,7 @@ function checkId(id: Uint8Array): void {
   if (id.length !== CHUNK_ID_BYTES) throw new StoreError('Corrupt', `chunk id must be ${CHUNK_ID_BYTES} bytes, got ${id.length}`);
 }
 
-function chunkKey(keys: TenantKeys, id: Uint8Array): Buffer {
+function chunkKey(keys: Pick<TenantKeys, 'contentKey'>, id: Uint8Array): Buffer {
   return createHmac('sha256', keys.contentKey).update(id).digest();
 }
 
@@ -84,7 +84,7 @@ function worthDeflating(plaintext: Uint8Array): boolean {
  * derived from it, so sealing a different plaintext under the same id would reuse a (key, nonce)
  * pair. Same keys + same plaintext → same bytes; different tenants → unrelated bytes.
  */
-export function sealChunk(keys: TenantKeys, id: Uint8Array, plaintext: Uint8Array, options: SealOptions = {}): Buffer {
+export function sealChunk(keys: Pick<TenantKeys, 'contentKey'>, id: Uint8Array, plaintext: Uint8Array, options: SealOptions = {}): Buffer {
   checkId(id);
   let flags = 0;
   let payload: Uint8Array = plaintext;
@@ -122,7 +122,7 @@ export function isSealedCompressed(sealed: Uint8Array): boolean {
 
 /** The plaintext (inflated if it was deflated). Corrupt on any changed bit, a wrong id, a wrong
  *  version or wrong keys. */
-export function openChunk(keys: TenantKeys, id: Uint8Array, sealed: Uint8Array): Buffer {
+export function openChunk(keys: Pick<TenantKeys, 'contentKey'>, id: Uint8Array, sealed: Uint8Array): Buffer {
   checkId(id);
   const deflated = isSealedCompressed(sealed);
   const flags = sealed[1];

@@ -1,0 +1,262 @@
+/**
+ * One chunk through the write path's CPU stages (ARCHITECTURE §2–4) and back:
+ *   encode: chunk id (HMAC) → [deflate] → AES-256-GCM seal → Reed-Solomon → frame → SHA-256 per fragment
+ *   decode: fragments → [RS decode, only if a data fragment is missing] → GCM open → [inflate] → id check
+ *
+ * WHERE THE WORK RUNS — measured with bench/codec.bench.ts (4 MiB chunks, 10+6; figures in the
+ * final report of the change that introduced this file):
+ * WHY_WORKERS
+ *
+ * With `inline: true` everything runs on the calling thread (the worker itself uses that path).
+ */
+import type { TenantKeys } from '../crypto/keys.js';
+import { chunkIdOf, isSealedCompressed, openChunk, sealChunk } from '../crypto/seal.js';
+import { StoreError } from '../core/errors.js';
+import { FRAGMENT_HEADER_BYTES, decodeFragment, fragmentIdOf, writeFragmentHeader } from '../erasure/fragment.js';
+import { ErasureCoder, type ErasureParams } from '../erasure/reed-solomon.js';
+import { CpuPool, copyForTransfer, transferable, type CpuHandler } from './cpu-pool.js';
+
+export interface EncodedFragment {
+  /** 0..k-1 data, k..n-1 parity */
+  index: number;
+  /** lower-case hex SHA-256 of `bytes` */
+  id: string;
+  /** what the peer stores (header + shard). The n fragments of a chunk may share one ArrayBuffer. */
+  bytes: Buffer;
+}
+
+export interface EncodedChunk {
+  /** HMAC-SHA256(chunkIdKey, plaintext) */
+  id: Buffer;
+  plainSize: number;
+  /** bytes RS coded; decode needs it back */
+  sealedSize: number;
+  /** whether the sealed payload is deflated; decode needs it back */
+  compressed: boolean;
+  /** exactly n, in index order */
+  fragments: EncodedFragment[];
+}
+
+export interface ChunkCodecInit {
+  keys: TenantKeys;
+  erasure: ErasureParams;
+  /** try deflate on each chunk; kept only when it saves ≥ 1/8 (default false) */
+  compression?: boolean;
+  /** worker threads to run on; default: CpuPool.shared() */
+  pool?: CpuPool;
+  /** run on the calling thread instead of a pool (tests, and the pool's workers themselves) */
+  inline?: boolean;
+}
+
+type CodecKeys = Pick<TenantKeys, 'chunkIdKey' | 'contentKey'>;
+
+const coders = new Map<string, ErasureCoder>();
+function coderFor(p: ErasureParams): ErasureCoder {
+  const key = `${p.k}/${p.n}`;
+  let c = coders.get(key);
+  if (!c) {
+    c = new ErasureCoder(p);
+    coders.set(key, c);
+  }
+  return c;
+}
+
+/** encode on the calling thread; the n fragments share one ArrayBuffer of their own */
+export async function encodeChunkHere(
+  keys: CodecKeys,
+  erasure: ErasureParams,
+  compress: boolean,
+  plaintext: Uint8Array,
+  knownId?: Uint8Array,
+): Promise<EncodedChunk> {
+  const { k, n } = erasure;
+  const id = knownId ? Buffer.from(knownId) : chunkIdOf(keys, plaintext);
+  const sealed = sealChunk(keys, id, plaintext, { compress });
+  const shards = await coderFor(erasure).encode(sealed);
+  const stride = FRAGMENT_HEADER_BYTES + shards[0].length;
+  const all = Buffer.allocUnsafeSlow(stride * n);
+  const fragments = shards.map((shard, index): EncodedFragment => {
+    const off = index * stride;
+    writeFragmentHeader(all, off, { k, n, index });
+    all.set(shard, off + FRAGMENT_HEADER_BYTES);
+    const bytes = all.subarray(off, off + stride);
+    return { index, id: fragmentIdOf(bytes), bytes };
+  });
+  return { id, plainSize: plaintext.length, sealedSize: sealed.length, compressed: isSealedCompressed(sealed), fragments };
+}
+
+/** decode on the calling thread from shard views (null = not used / missing) */
+export async function decodeChunkHere(
+  keys: CodecKeys,
+  erasure: ErasureParams,
+  id: Uint8Array,
+  sealedSize: number,
+  compressed: boolean,
+  shards: (Buffer | null)[],
+): Promise<Buffer> {
+  const sealed = await coderFor(erasure).decode(shards, sealedSize);
+  if (isSealedCompressed(sealed) !== compressed) {
+    throw new StoreError('Corrupt', `chunk recorded as ${compressed ? '' : 'un'}compressed but its sealed bytes say otherwise`);
+  }
+  const plaintext = openChunk(keys, id, sealed);
+  if (!chunkIdOf(keys, plaintext).equals(id)) throw new StoreError('Corrupt', 'decoded chunk does not hash to its id');
+  return plaintext;
+}
+
+/**
+ * Checks fragment headers against their slots and picks the shards decode needs: the k data shards
+ * when all are there (no RS work at all), else any k present, data first. Returns the chosen
+ * indexes and their shards (views into the caller's buffers).
+ */
+function chooseShards(erasure: ErasureParams, fragments: (Buffer | null)[]): { indexes: number[]; shards: Buffer[] } {
+  const { k, n } = erasure;
+  if (fragments.length !== n) throw new StoreError('InvalidArgument', `expected ${n} fragment slots, got ${fragments.length}`);
+  const present: { index: number; shard: Buffer }[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = fragments[i];
+    if (!f) continue;
+    const h = decodeFragment(f);
+    if (h.k !== k || h.n !== n || h.index !== i) {
+      throw new StoreError('Corrupt', `fragment in slot ${i} says it is index ${h.index} of a ${h.k}+${h.n - h.k} code, expected ${k}+${n - k}`);
+    }
+    present.push({ index: i, shard: h.shard });
+  }
+  if (present.length < k) {
+    throw new StoreError('Unavailable', `only ${present.length} of ${k} fragments needed are available (${n - present.length} of ${n} lost)`);
+  }
+  // present is in index order, so its first k are the data shards whenever those are all there
+  const chosen = present.slice(0, k);
+  const size = chosen[0].shard.length;
+  for (const c of chosen) if (c.shard.length !== size) throw new StoreError('Corrupt', `fragments of one chunk differ in size`);
+  return { indexes: chosen.map((c) => c.index), shards: chosen.map((c) => c.shard) };
+}
+
+function slots(n: number, indexes: number[], shards: Buffer[]): (Buffer | null)[] {
+  const out = new Array<Buffer | null>(n).fill(null);
+  indexes.forEach((index, i) => (out[index] = shards[i]));
+  return out;
+}
+
+export class ChunkCodec {
+  readonly erasure: ErasureParams;
+  readonly compression: boolean;
+  readonly #keys: CodecKeys;
+  /** the two keys the workers need, in a private 64-byte buffer (cloned per job: cheaper than state) */
+  readonly #keyBytes: Uint8Array;
+  readonly #pool: CpuPool | undefined;
+
+  constructor(init: ChunkCodecInit) {
+    this.erasure = coderFor(init.erasure).params;
+    this.compression = init.compression ?? false;
+    this.#keys = { chunkIdKey: Buffer.from(init.keys.chunkIdKey), contentKey: Buffer.from(init.keys.contentKey) };
+    this.#keyBytes = new Uint8Array(copyForTransfer(this.#keys.chunkIdKey, this.#keys.contentKey));
+    this.#pool = init.inline ? undefined : (init.pool ?? CpuPool.shared());
+  }
+
+  /** chunk id of a plaintext (keyed HMAC-SHA256, 32 bytes) */
+  async chunkId(plaintext: Buffer): Promise<Buffer> {
+    if (!this.#pool) return chunkIdOf(this.#keys, plaintext);
+    const data = copyForTransfer(plaintext);
+    const id = await this.#pool.run<ArrayBuffer>('codec/chunk-id', { keys: this.#keyBytes, data }, [data]);
+    return Buffer.from(id);
+  }
+
+  /**
+   * Seal (deflated first when enabled and it saves ≥ 1/8), RS-encode, frame and hash the fragments.
+   * `id`, when given, MUST be chunkId(plaintext) (it keys the encryption; see backend/crypto/seal.ts);
+   * leave it out to have it computed in the same pass. `plaintext` is copied, never kept or detached.
+   */
+  async encode(plaintext: Buffer, id?: Buffer): Promise<EncodedChunk> {
+    if (id && id.length !== 32) throw new StoreError('InvalidArgument', `chunk id must be 32 bytes, got ${id.length}`);
+    if (!this.#pool) return encodeChunkHere(this.#keys, this.erasure, this.compression, plaintext, id);
+    const data = copyForTransfer(plaintext);
+    const r = await this.#pool.run<EncodeResult>(
+      'codec/encode',
+      { keys: this.#keyBytes, erasure: this.erasure, compress: this.compression, data, id: id ? new Uint8Array(copyForTransfer(id)) : undefined },
+      [data],
+    );
+    const all = Buffer.from(r.fragments);
+    return {
+      id: Buffer.from(r.id),
+      plainSize: r.plainSize,
+      sealedSize: r.sealedSize,
+      compressed: r.compressed,
+      fragments: r.fragmentIds.map((fid, index) => ({ index, id: fid, bytes: all.subarray(index * r.stride, (index + 1) * r.stride) })),
+    };
+  }
+
+  /**
+   * `fragments` by index (length n, null = missing), each already checked against its fragment id
+   * by whoever fetched it. Bad headers, a wrong `sealedSize`/`compressed`, a GCM failure or a
+   * plaintext that does not hash to `id` → Corrupt; fewer than k fragments → Unavailable.
+   * The caller's buffers are read, never kept or detached.
+   */
+  async decode(id: Buffer, sealedSize: number, compressed: boolean, fragments: (Buffer | null)[]): Promise<Buffer> {
+    if (id.length !== 32) throw new StoreError('InvalidArgument', `chunk id must be 32 bytes, got ${id.length}`);
+    const { indexes, shards } = chooseShards(this.erasure, fragments);
+    if (!this.#pool) return decodeChunkHere(this.#keys, this.erasure, id, sealedSize, compressed, slots(this.erasure.n, indexes, shards));
+    const packed = copyForTransfer(...shards);
+    const plain = await this.#pool.run<ArrayBuffer>(
+      'codec/decode',
+      { keys: this.#keyBytes, erasure: this.erasure, id: new Uint8Array(copyForTransfer(id)), sealedSize, compressed, indexes, shards: packed },
+      [packed],
+    );
+    return Buffer.from(plain);
+  }
+}
+
+// ---- worker side ------------------------------------------------------------------------------
+
+interface EncodeResult {
+  id: ArrayBuffer;
+  plainSize: number;
+  sealedSize: number;
+  compressed: boolean;
+  stride: number;
+  fragmentIds: string[];
+  fragments: ArrayBuffer;
+}
+
+function keysFrom(bytes: Uint8Array): CodecKeys {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { chunkIdKey: b.subarray(0, 32), contentKey: b.subarray(32, 64) };
+}
+
+/** Handlers the CpuPool workers run (registered in cpu-worker.ts). */
+export const codecHandlers: Record<string, CpuHandler> = {
+  'codec/chunk-id': (args: { keys: Uint8Array; data: ArrayBuffer }) => {
+    const id = transferable(chunkIdOf(keysFrom(args.keys), new Uint8Array(args.data)));
+    return { result: id, transfer: [id] };
+  },
+  'codec/encode': async (args: { keys: Uint8Array; erasure: ErasureParams; compress: boolean; data: ArrayBuffer; id?: Uint8Array }) => {
+    const c = await encodeChunkHere(keysFrom(args.keys), args.erasure, args.compress, new Uint8Array(args.data), args.id);
+    const fragments = c.fragments[0].bytes.buffer as ArrayBuffer;
+    const id = copyForTransfer(c.id);
+    const result: EncodeResult = {
+      id,
+      plainSize: c.plainSize,
+      sealedSize: c.sealedSize,
+      compressed: c.compressed,
+      stride: c.fragments[0].bytes.length,
+      fragmentIds: c.fragments.map((f) => f.id),
+      fragments,
+    };
+    return { result, transfer: [fragments, id] };
+  },
+  'codec/decode': async (args: {
+    keys: Uint8Array;
+    erasure: ErasureParams;
+    id: Uint8Array;
+    sealedSize: number;
+    compressed: boolean;
+    indexes: number[];
+    shards: ArrayBuffer;
+  }) => {
+    const all = Buffer.from(args.shards);
+    const size = all.length / args.indexes.length;
+    const views = args.indexes.map((_, i) => all.subarray(i * size, (i + 1) * size));
+    const plain = await decodeChunkHere(keysFrom(args.keys), args.erasure, args.id, args.sealedSize, args.compressed, slots(args.erasure.n, args.indexes, views));
+    const out = transferable(plain);
+    return { result: out, transfer: [out] };
+  },
+};
