@@ -179,6 +179,6 @@ export function s3Plugin(components: S3Components, init: S3Init = {}): FastifyPl
     // The S3 handler logs what matters itself; fastify's per-request lines would double every request.
     app.route({ method: methods, url: '/', exposeHeadRoute: false, logLevel: 'warn', handler: route });
     app.route({ method: methods, url: '/*', exposeHeadRoute: false, logLevel: 'warn', handler: route });
-    app.setNotFoundHandler({ logLevel: 'warn' }, route);
+    app.setNotFoundHandler(route);
   };
 }
