@@ -19,4 +19,14 @@ export interface FlagSpec {
   default?: string;
   /** which subcommands take it: '' is the embedded default (no subcommand) */
   commands: string[];
+  /**
+   * Parses (and validates) the text of a `string` flag, e.g. HOST:PORT; throws RangeError with a
+   * message naming what is wrong. The parsed value replaces the text.
+   */
+  parse?: (text: string) => unknown;
+  /**
+   * Set while the piece that makes the flag effective is not wired yet: --help shows
+   * "(not yet effective: <pending>)" and giving the flag logs a warning. Remove when wired.
+   */
+  pending?: string;
 }

@@ -1,0 +1,128 @@
+/**
+ * `peerstor status`: what can be known without disturbing a running gateway. It reads the -v
+ * volumes strictly read-only (file-system space through statfs, and the fragment files under
+ * `fragments/` per the layout documented in backend/fragments/disk-fragment-store.ts; it never
+ * opens them as a FragmentStore, which would empty tmp/ under a running writer), and asks
+ * --gateway whether it answers HTTP. Exit status 0 when the gateway answered, 1 when not.
+ */
+import { lstat, opendir, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatSize } from '../../backend/core/sizes.js';
+import type { CliConfig } from '../config.js';
+import type { CliIo } from '../io.js';
+
+const PROBE_TIMEOUT_MS = 5000;
+
+export interface VolumeStatus {
+  path: string;
+  mode: 'rw' | 'ro';
+  quota?: number;
+  exists: boolean;
+  fsTotal?: number;
+  fsFree?: number;
+  fragments: number;
+  fragmentBytes: number;
+}
+
+export interface GatewayStatus {
+  url: string;
+  reachable: boolean;
+  httpStatus?: number;
+  error?: string;
+}
+
+export interface StatusReport {
+  volumes: VolumeStatus[];
+  stateDir?: string;
+  stateDirExists?: boolean;
+  gateway: GatewayStatus;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function countFiles(dir: string, acc: { files: number; bytes: number }, depth: number): Promise<void> {
+  let handle;
+  try {
+    handle = await opendir(dir);
+  } catch {
+    return;
+  }
+  for await (const entry of handle) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory() && depth > 0) await countFiles(p, acc, depth - 1);
+    else if (entry.isFile()) {
+      try {
+        acc.bytes += (await lstat(p)).size;
+        acc.files++;
+      } catch {
+        // deleted while we looked: not counted
+      }
+    }
+  }
+}
+
+export async function volumeStatus(v: { path: string; mode: 'rw' | 'ro'; quota?: number }, quota?: number): Promise<VolumeStatus> {
+  const s: VolumeStatus = { path: v.path, mode: v.mode, exists: await exists(v.path), fragments: 0, fragmentBytes: 0 };
+  const q = v.quota ?? quota;
+  if (q !== undefined) s.quota = q;
+  if (!s.exists) return s;
+  try {
+    const fs = await statfs(v.path);
+    s.fsTotal = fs.blocks * fs.bsize;
+    s.fsFree = fs.bavail * fs.bsize;
+  } catch {
+    // statfs unsupported here: leave the space unknown
+  }
+  const acc = { files: 0, bytes: 0 };
+  await countFiles(join(v.path, 'fragments'), acc, 2);
+  s.fragments = acc.files;
+  s.fragmentBytes = acc.bytes;
+  return s;
+}
+
+export async function probeGateway(url: URL): Promise<GatewayStatus> {
+  try {
+    const res = await fetch(url, { method: 'GET', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS), redirect: 'manual' });
+    await res.body?.cancel();
+    return { url: url.href, reachable: true, httpStatus: res.status };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return { url: url.href, reachable: false, error: cause?.code ?? cause?.message ?? (err as Error).message };
+  }
+}
+
+export async function runStatus(config: CliConfig, io: CliIo): Promise<number> {
+  const report: StatusReport = {
+    volumes: await Promise.all(config.volumes.map((v) => volumeStatus(v, config.quota))),
+    gateway: await probeGateway(config.gateway),
+  };
+  if (config.stateDir) {
+    report.stateDir = config.stateDir;
+    report.stateDirExists = await exists(config.stateDir);
+  }
+  if (config.json) {
+    io.stdout(JSON.stringify(report) + '\n');
+  } else {
+    const g = report.gateway;
+    const lines = [`gateway ${g.url}: ${g.reachable ? `answers (HTTP ${g.httpStatus})` : `not reachable (${g.error})`}`];
+    for (const v of report.volumes) {
+      if (!v.exists) {
+        lines.push(`volume ${v.path} (${v.mode}): missing`);
+        continue;
+      }
+      const space = v.fsTotal !== undefined ? `, file system ${formatSize(v.fsFree!)} free of ${formatSize(v.fsTotal)}` : '';
+      const quota = v.quota !== undefined ? `, quota ${formatSize(v.quota)}` : '';
+      lines.push(`volume ${v.path} (${v.mode}): ${v.fragments} fragments, ${formatSize(v.fragmentBytes)}${quota}${space}`);
+    }
+    if (report.stateDir) lines.push(`state ${report.stateDir}: ${report.stateDirExists ? 'present' : 'missing'}`);
+    io.stdout(lines.join('\n') + '\n');
+  }
+  return report.gateway.reachable ? 0 : 1;
+}

@@ -1,0 +1,298 @@
+/**
+ * Every flag of the `peerstor` command: ONE table that drives the parser, the config file, --help
+ * and docs/cli.md. A flag whose effect needs a piece the integrator has not wired yet carries
+ * `pending` (shown in --help, warned about at run time) until it is wired.
+ */
+import { parseVolumeSpec } from '../backend/fragments/volume-spec.js';
+import { MAX_DATA, MAX_PARITY } from '../backend/erasure/reed-solomon.js';
+import type { FlagSpec } from './flag-spec.js';
+import {
+  oneOf,
+  parseCpuList,
+  parseErasure,
+  parseHostPort,
+  parsePortNumber,
+  parsePortRange,
+  parseUrl,
+  parseUserPair,
+} from './values.js';
+
+/** Subcommands; '' is the embedded default (gateway + storage peer in one process). */
+export const COMMANDS = ['', 'node', 'status', 'rclone-config', 'gc', 'version', 'help'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+export const COMMAND_SUMMARIES: Record<CommandName, string> = {
+  '': 'the embedded default: gateway and storage peer on the -v volumes, in one process',
+  node: 'a storage peer only: keeps fragments on its volumes for gateways on the network',
+  status: 'report the volumes (space, fragments) and whether the gateway answers (exit 1 if not)',
+  'rclone-config': 'print an rclone remote for this gateway',
+  gc: 'collect fragments no object refers to any more',
+  version: 'print the version',
+  help: 'print help for the command, or for one subcommand (peerstor help node)',
+};
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const STORE = 'the store is not wired in yet';
+const NETWORK = 'the peer network is not wired in yet';
+const FRONTENDS = 'the front ends are not wired in yet';
+
+const E = '';
+const ALL: string[] = [E, 'node', 'status', 'rclone-config', 'gc', 'version', 'help'];
+
+export const FLAGS: FlagSpec[] = [
+  // ---- general ---------------------------------------------------------------------------------
+  { name: 'help', short: 'h', type: 'bool', description: 'print help and exit', commands: ALL },
+  { name: 'version', type: 'bool', description: 'print the version and exit', commands: ALL },
+  {
+    name: 'config',
+    type: 'string',
+    valueName: 'FILE',
+    description: 'read flags from FILE instead of ~/.config/peerstor/peerstor.conf (one flag per line; the command line wins)',
+    commands: ALL,
+  },
+  {
+    name: 'log-level',
+    type: 'string',
+    valueName: 'LEVEL',
+    default: 'info',
+    parse: oneOf(LOG_LEVELS),
+    description: `structured (pino) log level: ${LOG_LEVELS.join(', ')}`,
+    commands: [E, 'node', 'gc'],
+  },
+  {
+    name: 'logfile',
+    type: 'string',
+    valueName: 'FILE',
+    description: 'write the JSON log lines to FILE instead of stderr',
+    commands: [E, 'node', 'gc'],
+  },
+  { name: 'json', type: 'bool', description: 'print machine-readable JSON', commands: ['status', 'version'] },
+
+  // ---- volumes and state -----------------------------------------------------------------------
+  {
+    name: 'volume',
+    short: 'v',
+    type: 'string',
+    repeatable: true,
+    valueName: 'PATH::rw|ro',
+    parse: parseVolumeSpec,
+    description: 'a directory that holds fragments; ::ro serves what is there and accepts nothing new; PATH::rw::SIZE sets a quota for that volume',
+    commands: [E, 'node', 'status', 'gc'],
+  },
+  {
+    name: 'quota',
+    type: 'size',
+    valueName: 'SIZE',
+    description: 'most bytes of fragments per volume (default: the free space of its file system)',
+    commands: [E, 'node'],
+  },
+  {
+    name: 'state',
+    type: 'string',
+    valueName: 'DIR',
+    description: "where the gateway's index and keys live (default: <first volume>/.peerstor)",
+    commands: [E, 'node', 'status', 'gc'],
+  },
+
+  // ---- network ---------------------------------------------------------------------------------
+  {
+    name: 'listen',
+    type: 'string',
+    valueName: 'HOST:PORT',
+    default: '127.0.0.1:8080',
+    parse: parseHostPort,
+    description: 'HTTP address: the S3 API, WebDAV under /d/ and the web page (for `node`: the data plane)',
+    commands: [E, 'node'],
+    pending: FRONTENDS,
+  },
+  {
+    name: 'dht-port',
+    type: 'string',
+    valueName: 'PORT',
+    parse: parsePortNumber,
+    description: 'TCP port of the DHT / control plane (default: a free port)',
+    commands: [E, 'node'],
+    pending: NETWORK,
+  },
+  {
+    name: 'bootstrap',
+    type: 'string',
+    repeatable: true,
+    valueName: 'MULTIADDR',
+    description: 'a peer to join the network through, e.g. /ip4/192.0.2.1/tcp/4001/p2p/12D3…',
+    commands: [E, 'node'],
+    pending: NETWORK,
+  },
+  {
+    name: 'network-key',
+    type: 'string',
+    valueName: 'FILE',
+    description: 'pre-shared key file that keeps peers without it out of the network',
+    commands: [E, 'node'],
+    pending: NETWORK,
+  },
+  {
+    name: 'timeout',
+    type: 'duration',
+    valueName: 'DURATION',
+    default: '30s',
+    description: 'per-operation timeout towards peers (e.g. 30s, 500ms)',
+    commands: [E, 'node'],
+    pending: STORE,
+  },
+
+  // ---- data path -------------------------------------------------------------------------------
+  {
+    name: 'chunk-size',
+    short: 'c',
+    type: 'size',
+    valueName: 'SIZE',
+    default: '4m',
+    description: 'average chunk size of content-defined chunking',
+    commands: [E],
+    pending: STORE,
+  },
+  {
+    name: 'erasure',
+    type: 'string',
+    valueName: 'K,N',
+    default: '10,16',
+    parse: (t) => parseErasure(t, MAX_DATA, MAX_PARITY),
+    description: `Reed-Solomon: any K of N fragments rebuild a chunk (K,N or K+M with M parity; K ≤ ${MAX_DATA}, N-K ≤ ${MAX_PARITY})`,
+    commands: [E],
+    pending: STORE,
+  },
+  {
+    name: 'cache-size',
+    type: 'size',
+    valueName: 'SIZE',
+    default: '256m',
+    description: 'memory for the cache of decrypted chunks',
+    commands: [E],
+    pending: STORE,
+  },
+  {
+    name: 'read-ahead',
+    type: 'int',
+    valueName: 'N',
+    default: '4',
+    description: 'chunks fetched ahead of a sequential reader',
+    commands: [E],
+    pending: STORE,
+  },
+  {
+    name: 'enable-compression',
+    type: 'bool',
+    description: 'compress chunks before encryption when that makes them smaller',
+    commands: [E],
+    pending: STORE,
+  },
+  {
+    name: 'max-upload-chunk',
+    type: 'size',
+    valueName: 'SIZE',
+    default: '5g',
+    description: 'largest body one PUT or one part may carry (larger → EntityTooLarge)',
+    commands: [E],
+    pending: STORE,
+  },
+  {
+    name: 'max-concurrent-uploads',
+    type: 'int',
+    valueName: 'N',
+    default: '16',
+    description: 'uploads processed at once; more wait their turn',
+    commands: [E],
+    pending: STORE,
+  },
+  {
+    name: 'cpu-threads',
+    type: 'int',
+    valueName: 'N',
+    description: 'threads for chunking, hashing, encryption and coding (default: one per CPU)',
+    commands: [E, 'node'],
+    pending: STORE,
+  },
+  {
+    name: 'cpu-affinity',
+    type: 'string',
+    valueName: 'LIST',
+    parse: parseCpuList,
+    description:
+      'pin the process (all its threads) to these CPUs, e.g. 0,1 or 0-3; applied at start with taskset(1) (Linux, util-linux), since Node cannot call sched_setaffinity itself; without taskset it only logs a warning',
+    commands: [E, 'node', 'gc'],
+  },
+
+  // ---- users -----------------------------------------------------------------------------------
+  {
+    name: 'user',
+    type: 'string',
+    repeatable: true,
+    valueName: 'AK:SK',
+    parse: parseUserPair,
+    description: 'a user (access key : secret key); each access key is its own tenant',
+    commands: [E],
+    pending: FRONTENDS,
+  },
+  {
+    name: 'credentials',
+    type: 'string',
+    valueName: 'FILE',
+    description: 'more users, one AK:SK per line (# comments)',
+    commands: [E],
+    pending: FRONTENDS,
+  },
+  {
+    name: 'anonymous',
+    type: 'string',
+    valueName: 'ro|rw',
+    parse: oneOf(['ro', 'rw'] as const),
+    description: 'let requests without credentials read (ro) or also write (rw)',
+    commands: [E],
+    pending: FRONTENDS,
+  },
+
+  // ---- S3 / HTTP -------------------------------------------------------------------------------
+  { name: 'region', type: 'string', valueName: 'REGION', default: 'us-east-1', description: 'the S3 region SigV4 signatures must name', commands: [E], pending: FRONTENDS },
+  {
+    name: 'domain',
+    type: 'string',
+    valueName: 'DOMAIN',
+    description: 'base domain for virtual-host-style requests (bucket.DOMAIN); path style always works',
+    commands: [E],
+    pending: FRONTENDS,
+  },
+  { name: 'tls-cert', type: 'string', valueName: 'FILE', description: 'PEM certificate: serve HTTPS (and FTPS) with it; needs --tls-key', commands: [E], pending: FRONTENDS },
+  { name: 'tls-key', type: 'string', valueName: 'FILE', description: 'PEM private key for --tls-cert', commands: [E], pending: FRONTENDS },
+
+  // ---- SFTP / FTP ------------------------------------------------------------------------------
+  { name: 'sftp-listen', type: 'string', valueName: 'HOST:PORT', parse: parseHostPort, description: 'serve SFTP here (off unless given)', commands: [E], pending: FRONTENDS },
+  {
+    name: 'authorized-keys',
+    type: 'string',
+    valueName: 'FILE',
+    description: 'OpenSSH authorized_keys for SFTP public-key login (the comment field names the access key)',
+    commands: [E],
+    pending: FRONTENDS,
+  },
+  { name: 'ftp-listen', type: 'string', valueName: 'HOST:PORT', parse: parseHostPort, description: 'serve FTP here (off unless given)', commands: [E], pending: FRONTENDS },
+  { name: 'ftps-only', type: 'bool', description: 'refuse FTP logins that did not switch to TLS first (AUTH TLS); needs --tls-cert', commands: [E], pending: FRONTENDS },
+  { name: 'ftp-pasv-ports', type: 'string', valueName: 'A-B', parse: parsePortRange, description: 'port range for passive FTP data connections', commands: [E], pending: FRONTENDS },
+  { name: 'ftp-pasv-address', type: 'string', valueName: 'ADDR', description: 'address announced in PASV replies (default: the control connection’s local address)', commands: [E], pending: FRONTENDS },
+
+  // ---- client side -----------------------------------------------------------------------------
+  {
+    name: 'gateway',
+    type: 'string',
+    valueName: 'URL',
+    default: 'http://127.0.0.1:8080',
+    parse: parseUrl,
+    description: 'the gateway to talk to',
+    commands: ['status', 'rclone-config'],
+  },
+];
+
+export function flagsFor(command: CommandName, flags: FlagSpec[] = FLAGS): FlagSpec[] {
+  return flags.filter((f) => f.commands.includes(command));
+}
