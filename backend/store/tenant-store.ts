@@ -160,7 +160,16 @@ export class TenantObjectStore implements ObjectStore {
     if (options.checksum) meta.c = { ...options.checksum };
     const { index } = this.#ctx;
     let versionId: number | undefined;
-    const got = await this.#ingest(body, options, () => (versionId = index.beginVersion(b.id, keyBuf, Date.now())));
+    const dropUploading = (): void => {
+      if (versionId !== undefined && index.version(versionId)?.state === 0) index.dropVersion(versionId, Date.now());
+    };
+    let got: Ingested;
+    try {
+      got = await this.#ingest(body, options, () => (versionId = index.beginVersion(b.id, keyBuf, Date.now())));
+    } catch (err) {
+      dropUploading();
+      throw err;
+    }
     try {
       const now = Date.now();
       index.tx(() => {
@@ -180,7 +189,7 @@ export class TenantObjectStore implements ObjectStore {
       });
       return this.#info(bucket, key, index.live(b.id, keyBuf)!);
     } catch (err) {
-      if (versionId !== undefined && index.version(versionId)?.state === 0) index.dropVersion(versionId, Date.now());
+      dropUploading();
       throw err;
     } finally {
       for (const c of got.chunks) c.handle.release();
