@@ -32,8 +32,12 @@ export function parseUserPair(text: string, where = '--user'): User {
   const i = text.indexOf(':');
   if (i <= 0 || i === text.length - 1) throw new RangeError(`${where}: expected ACCESS_KEY:SECRET_KEY, got "${text.replace(/:.*/, ':…')}"`);
   const user: User = { accessKey: text.slice(0, i).trim(), secretKey: text.slice(i + 1).trim() };
-  // UserRegistry applies the character and length rules and says what is wrong.
-  new UserRegistry([user]);
+  try {
+    // UserRegistry applies the character and length rules and says what is wrong.
+    new UserRegistry([user]);
+  } catch (err) {
+    throw new RangeError(`${where}: ${(err as Error).message}`);
+  }
   return user;
 }
 
