@@ -1,0 +1,343 @@
+/**
+ * One SFTP session: handle table and request handlers (draft-ietf-secsh-filexfer-02 §6) over the
+ * tenant's path view. Requests on one handle run in order (clients pipeline reads and writes);
+ * different handles run concurrently. Every failure answers the request with a status; nothing a
+ * client sends can throw out of here.
+ *
+ * ssh2's server neither announces SFTP extensions nor can send EXTENDED_REPLY, so this file patches
+ * the session's outgoing packets in one place (`announceExtensions`): the VERSION packet gains
+ * posix-rename@openssh.com, statvfs@openssh.com and fsync@openssh.com, and a DATA reply to a
+ * pending statvfs request is re-typed as EXTENDED_REPLY.
+ */
+import { randomBytes } from 'node:crypto';
+import ssh2 from 'ssh2';
+import type { Logger } from '../../backend/core/logger.js';
+import type { TenantStores } from '../../backend/core/object-store.js';
+import { FsError, resolveNavigation, type FsStat, type PathView } from '../common/path-view.js';
+import { WriteSpool } from '../common/spool.js';
+import { sftpStatus } from './errors.js';
+import { SequentialReader } from './sequential-reader.js';
+
+const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
+type SFTPWrapper = ssh2.SFTPWrapper;
+type Attributes = ssh2.Attributes;
+
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const RESPONSE_VERSION = 2;
+const RESPONSE_DATA = 103;
+const RESPONSE_EXTENDED_REPLY = 201;
+const EXTENSIONS: [string, string][] = [
+  ['posix-rename@openssh.com', '1'],
+  ['statvfs@openssh.com', '2'],
+  ['fsync@openssh.com', '1'],
+];
+
+type Handle =
+  | { kind: 'read'; path: string; stat: FsStat; reader: SequentialReader; queue: Promise<unknown> }
+  | { kind: 'write'; path: string; spool: WriteSpool; append: boolean; queue: Promise<unknown> }
+  | { kind: 'dir'; path: string; sent: boolean; queue: Promise<unknown> };
+
+function attrsOf(st: FsStat): Attributes {
+  const t = Math.floor(st.mtime.getTime() / 1000);
+  return {
+    mode: st.type === 'dir' ? S_IFDIR | 0o755 : S_IFREG | 0o644,
+    uid: 0,
+    gid: 0,
+    size: st.size,
+    atime: t,
+    mtime: t,
+  };
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function longname(st: FsStat): string {
+  const d = st.mtime;
+  const date = `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ${String(d.getUTCFullYear()).padStart(5)}`;
+  const perms = st.type === 'dir' ? 'drwxr-xr-x' : '-rw-r--r--';
+  return `${perms} 1 peerstor peerstor ${String(st.size).padStart(12)} ${date} ${st.name}`;
+}
+
+interface Internals {
+  _protocol: { channelData(id: number, data: Buffer): void };
+  outgoing: { id: number };
+}
+
+export interface SftpSessionInit {
+  stores: TenantStores;
+  log: Logger;
+  spoolDir?: string;
+}
+
+export class SftpSession {
+  readonly #sftp: SFTPWrapper;
+  #view!: PathView;
+  readonly #ready: Promise<void>;
+  readonly #init: SftpSessionInit;
+  readonly #handles = new Map<string, Handle>();
+  readonly #pendingExtended = new Set<number>();
+
+  /** Must be called synchronously after accepting the subsystem: the client's INIT and first
+   *  requests may already be queued, and ssh2 refuses requests that find no listener. */
+  constructor(sftp: SFTPWrapper, view: Promise<PathView>, init: SftpSessionInit) {
+    this.#sftp = sftp;
+    this.#init = init;
+    this.#ready = view.then((v) => {
+      this.#view = v;
+    });
+    this.#ready.catch(() => sftp.end());
+    this.#announceExtensions();
+    this.#listen();
+  }
+
+  #listen(): void {
+    const s = this.#sftp;
+    s.on('OPEN', (id, path, flags) => this.#do(id, () => this.#open(id, path, flags)));
+    s.on('READ', (id, h, offset, len) => this.#onHandle(id, h, (hd) => this.#read(id, hd, offset, len)));
+    s.on('WRITE', (id, h, offset, data) => this.#onHandle(id, h, (hd) => this.#write(id, hd, offset, data)));
+    s.on('CLOSE', (id, h) => this.#onHandle(id, h, (hd) => this.#close(id, h, hd)));
+    s.on('FSTAT', (id, h) => this.#onHandle(id, h, (hd) => this.#fstat(id, hd)));
+    s.on('FSETSTAT', (id, h, attrs) => this.#onHandle(id, h, (hd) => this.#fsetstat(id, hd, attrs)));
+    s.on('OPENDIR', (id, path) => this.#do(id, () => this.#opendir(id, path)));
+    s.on('READDIR', (id, h) => this.#onHandle(id, h, (hd) => this.#readdir(id, hd)));
+    s.on('STAT', (id, path) => this.#do(id, async () => this.#sftp.attrs(id, attrsOf(await this.#view.stat(path)))));
+    s.on('LSTAT', (id, path) => this.#do(id, async () => this.#sftp.attrs(id, attrsOf(await this.#view.stat(path)))));
+    s.on('SETSTAT', (id, path, attrs) => this.#do(id, () => this.#setstat(id, path, attrs)));
+    s.on('REMOVE', (id, path) => this.#do(id, async () => this.#ok(id, await this.#view.unlink(path))));
+    s.on('MKDIR', (id, path) => this.#do(id, async () => this.#ok(id, await this.#view.mkdir(path))));
+    s.on('RMDIR', (id, path) => this.#do(id, async () => this.#ok(id, await this.#view.rmdir(path))));
+    s.on('RENAME', (id, from, to) => this.#do(id, async () => this.#ok(id, await this.#view.rename(from, to, { overwrite: false }))));
+    s.on('REALPATH', (id, path) =>
+      this.#do(id, async () => {
+        const p = resolveNavigation(path === '' ? '.' : path, '/');
+        this.#sftp.name(id, [{ filename: p, longname: p, attrs: {} as Attributes }]);
+      }),
+    );
+    s.on('READLINK', (id) => this.#sftp.status(id, STATUS_CODE.PERMISSION_DENIED, 'EPERM: symbolic links are not supported'));
+    s.on('SYMLINK', (id) => this.#sftp.status(id, STATUS_CODE.PERMISSION_DENIED, 'EPERM: symbolic links are not supported'));
+    s.on('EXTENDED', (id, name, data) => this.#do(id, () => this.#extended(id, name, data)));
+    s.on('error', (err: Error) => this.#init.log.debug({ err }, 'sftp session error'));
+    s.on('close', () => this.#cleanup());
+  }
+
+  #announceExtensions(): void {
+    const internals = this.#sftp as unknown as Internals;
+    const proto = internals._protocol;
+    const channelId = internals.outgoing.id;
+    const original = proto.channelData.bind(proto);
+    let versionSent = false;
+    proto.channelData = (id: number, data: Buffer) => {
+      if (id === channelId && !versionSent && data.length === 9 && data[4] === RESPONSE_VERSION) {
+        versionSent = true;
+        const parts: Buffer[] = [data.subarray(4, 9)];
+        for (const [name, value] of EXTENSIONS) {
+          for (const s of [name, value]) {
+            const len = Buffer.alloc(4);
+            len.writeUInt32BE(Buffer.byteLength(s));
+            parts.push(len, Buffer.from(s));
+          }
+        }
+        const body = Buffer.concat(parts);
+        const head = Buffer.alloc(4);
+        head.writeUInt32BE(body.length);
+        return original(id, Buffer.concat([head, body]));
+      }
+      if (id === channelId && data.length >= 13 && data[4] === RESPONSE_DATA) {
+        const reqId = data.readUInt32BE(5);
+        if (this.#pendingExtended.delete(reqId)) {
+          // DATA = len type id string(payload); EXTENDED_REPLY = len type id payload.
+          const payload = data.subarray(13);
+          const out = Buffer.alloc(9 + payload.length);
+          out.writeUInt32BE(5 + payload.length, 0);
+          out[4] = RESPONSE_EXTENDED_REPLY;
+          out.writeUInt32BE(reqId, 5);
+          payload.copy(out, 9);
+          return original(id, out);
+        }
+      }
+      return original(id, data);
+    };
+  }
+
+  #ok(id: number, _v?: unknown): void {
+    this.#sftp.status(id, STATUS_CODE.OK);
+  }
+
+  #fail(id: number, err: unknown): void {
+    const { code, message } = sftpStatus(err);
+    if (code === STATUS_CODE.FAILURE) this.#init.log.debug({ err }, 'sftp request failed');
+    try {
+      this.#sftp.status(id, code, message);
+    } catch {
+      // The channel is gone; nothing left to answer.
+    }
+  }
+
+  #do(id: number, fn: () => Promise<void> | void): void {
+    this.#ready
+      .then(fn)
+      .catch((err: unknown) => this.#fail(id, err));
+  }
+
+  #onHandle(id: number, raw: Buffer, fn: (h: Handle) => Promise<void> | void): void {
+    const h = this.#handles.get(raw.toString('hex'));
+    if (!h) {
+      this.#sftp.status(id, STATUS_CODE.FAILURE, 'invalid handle');
+      return;
+    }
+    const next = h.queue.then(() => fn(h)).catch((err: unknown) => this.#fail(id, err));
+    h.queue = next;
+  }
+
+  #newHandle(h: Handle): Buffer {
+    const raw = randomBytes(8);
+    this.#handles.set(raw.toString('hex'), h);
+    return raw;
+  }
+
+  async #open(id: number, path: string, flags: number): Promise<void> {
+    const write = (flags & (OPEN_MODE.WRITE | OPEN_MODE.APPEND)) !== 0;
+    if (!write) {
+      const stat = await this.#view.stat(path);
+      if (stat.type !== 'file') throw new FsError('EISDIR', `${stat.path} is a folder`);
+      const reader = new SequentialReader(this.#view, stat.path, stat.size);
+      this.#sftp.handle(id, this.#newHandle({ kind: 'read', path: stat.path, stat, reader, queue: Promise.resolve() }));
+      return;
+    }
+    const create = (flags & OPEN_MODE.CREAT) !== 0;
+    if (!create && !(await this.#view.exists(path))) throw new FsError('ENOENT', `${path}: no such file`);
+    const spool = await WriteSpool.open(this.#view, path, {
+      truncate: (flags & OPEN_MODE.TRUNC) !== 0,
+      exclusive: (flags & OPEN_MODE.EXCL) !== 0,
+      dir: this.#init.spoolDir,
+    });
+    const append = (flags & OPEN_MODE.APPEND) !== 0;
+    this.#sftp.handle(id, this.#newHandle({ kind: 'write', path: spool.path, spool, append, queue: Promise.resolve() }));
+  }
+
+  async #read(id: number, h: Handle, offset: number, len: number): Promise<void> {
+    if (h.kind === 'dir') throw new FsError('EISDIR', 'handle is a folder');
+    const data = h.kind === 'read' ? await h.reader.read(offset, len) : await h.spool.read(offset, len);
+    if (data.length === 0) this.#sftp.status(id, STATUS_CODE.EOF);
+    else this.#sftp.data(id, data);
+  }
+
+  async #write(id: number, h: Handle, offset: number, data: Buffer): Promise<void> {
+    if (h.kind !== 'write') throw new FsError('EACCES', 'handle not open for writing');
+    if (h.append) await h.spool.append(data);
+    else await h.spool.write(offset, data);
+    this.#ok(id);
+  }
+
+  async #close(id: number, raw: Buffer, h: Handle): Promise<void> {
+    this.#handles.delete(raw.toString('hex'));
+    if (h.kind === 'read') h.reader.close();
+    if (h.kind === 'write') await h.spool.commit();
+    this.#ok(id);
+  }
+
+  async #fstat(id: number, h: Handle): Promise<void> {
+    if (h.kind === 'write') {
+      this.#sftp.attrs(id, attrsOf({ path: h.path, name: h.path, type: 'file', size: h.spool.size, mtime: new Date(), kind: 'file' }));
+      return;
+    }
+    this.#sftp.attrs(id, attrsOf(h.kind === 'read' ? h.stat : await this.#view.stat(h.path)));
+  }
+
+  async #fsetstat(id: number, h: Handle, attrs: Attributes): Promise<void> {
+    // Times and permissions are accepted and not kept (objects carry their own mtime); a size
+    // truncates or extends a file being written.
+    if (attrs.size !== undefined && h.kind === 'write') await h.spool.truncate(attrs.size);
+    else if (attrs.size !== undefined && h.kind === 'read' && attrs.size !== h.stat.size) throw new FsError('EACCES', 'handle not open for writing');
+    this.#ok(id);
+  }
+
+  async #setstat(id: number, path: string, attrs: Attributes): Promise<void> {
+    const st = await this.#view.stat(path);
+    if (attrs.size !== undefined && st.type === 'file' && attrs.size !== st.size) {
+      const spool = await WriteSpool.open(this.#view, path, { truncate: attrs.size === 0, dir: this.#init.spoolDir });
+      try {
+        await spool.truncate(attrs.size);
+        await spool.commit();
+      } catch (err) {
+        await spool.abort();
+        throw err;
+      }
+    }
+    this.#ok(id);
+  }
+
+  async #opendir(id: number, path: string): Promise<void> {
+    const st = await this.#view.stat(path);
+    if (st.type !== 'dir') throw new FsError('ENOTDIR', `${st.path} is a file`);
+    this.#sftp.handle(id, this.#newHandle({ kind: 'dir', path: st.path, sent: false, queue: Promise.resolve() }));
+  }
+
+  async #readdir(id: number, h: Handle): Promise<void> {
+    if (h.kind !== 'dir') throw new FsError('ENOTDIR', 'handle is not a folder');
+    if (h.sent) {
+      this.#sftp.status(id, STATUS_CODE.EOF);
+      return;
+    }
+    h.sent = true;
+    const entries = await this.#view.list(h.path);
+    const self = await this.#view.stat(h.path);
+    const names = [
+      { filename: '.', longname: longname({ ...self, name: '.' }), attrs: attrsOf(self) },
+      { filename: '..', longname: longname({ ...self, name: '..' }), attrs: attrsOf(self) },
+      ...entries.map((e) => ({ filename: e.name, longname: longname(e), attrs: attrsOf(e) })),
+    ];
+    this.#sftp.name(id, names);
+  }
+
+  async #extended(id: number, name: string, data: Buffer | undefined): Promise<void> {
+    const strings = (buf: Buffer | undefined, n: number): string[] => {
+      const out: string[] = [];
+      let p = 0;
+      for (let i = 0; i < n; i++) {
+        if (!buf || p + 4 > buf.length) throw new FsError('EINVAL', 'malformed request');
+        const len = buf.readUInt32BE(p);
+        if (p + 4 + len > buf.length) throw new FsError('EINVAL', 'malformed request');
+        out.push(buf.toString('utf8', p + 4, p + 4 + len));
+        p += 4 + len;
+      }
+      return out;
+    };
+    switch (name) {
+      case 'posix-rename@openssh.com': {
+        const [from, to] = strings(data, 2);
+        await this.#view.rename(from, to, { overwrite: true });
+        this.#ok(id);
+        return;
+      }
+      case 'statvfs@openssh.com': {
+        const [path] = strings(data, 1);
+        await this.#view.stat(path);
+        const cap = await this.#init.stores.capacity();
+        const bsize = 4096;
+        const reply = Buffer.alloc(11 * 8);
+        const fields = [bsize, bsize, Math.floor(cap.total / bsize), Math.floor(cap.free / bsize), Math.floor(cap.free / bsize), 1 << 30, 1 << 30, 1 << 30, 0, 0, 255];
+        fields.forEach((v, i) => reply.writeBigUInt64BE(BigInt(Math.max(0, v)), i * 8));
+        this.#pendingExtended.add(id);
+        this.#sftp.data(id, reply);
+        return;
+      }
+      case 'fsync@openssh.com':
+        // Data is committed (durably) when the handle is closed; nothing to force earlier.
+        this.#ok(id);
+        return;
+      default:
+        this.#sftp.status(id, STATUS_CODE.OP_UNSUPPORTED, `${name} is not supported`);
+    }
+  }
+
+  #cleanup(): void {
+    for (const h of this.#handles.values()) {
+      // A connection lost mid-write must not publish a half-written file.
+      if (h.kind === 'write') void h.spool.abort();
+      if (h.kind === 'read') h.reader.close();
+    }
+    this.#handles.clear();
+  }
+}
