@@ -85,6 +85,17 @@ function worthDeflating(plaintext: Uint8Array): boolean {
  * pair. Same keys + same plaintext → same bytes; different tenants → unrelated bytes.
  */
 export function sealChunk(keys: Pick<TenantKeys, 'contentKey'>, id: Uint8Array, plaintext: Uint8Array, options: SealOptions = {}): Buffer {
+  return Buffer.concat(sealChunkParts(keys, id, plaintext, options).parts);
+}
+
+/** sealChunk's bytes as consecutive parts, for callers that copy them somewhere anyway (the chunk
+ *  codec lays them straight into the Reed-Solomon buffer, saving a copy of the chunk). */
+export function sealChunkParts(
+  keys: Pick<TenantKeys, 'contentKey'>,
+  id: Uint8Array,
+  plaintext: Uint8Array,
+  options: SealOptions = {},
+): { parts: Buffer[]; size: number; compressed: boolean } {
   checkId(id);
   let flags = 0;
   let payload: Uint8Array = plaintext;
@@ -107,7 +118,9 @@ export function sealChunk(keys: Pick<TenantKeys, 'contentKey'>, id: Uint8Array, 
   const header = Buffer.from([CHUNK_FORMAT_VERSION, flags]);
   const parts = flags & FLAG_DEFLATE ? [header, nonce] : [header];
   parts.push(cipher.update(payload), cipher.final(), cipher.getAuthTag());
-  return Buffer.concat(parts);
+  let size = 0;
+  for (const p of parts) size += p.length;
+  return { parts, size, compressed: flags === FLAG_DEFLATE };
 }
 
 /** Whether a sealed chunk holds deflated data (Corrupt when the header is not a known format). */
@@ -139,7 +152,9 @@ export function openChunk(keys: Pick<TenantKeys, 'contentKey'>, id: Uint8Array, 
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   let payload: Buffer;
   try {
-    payload = Buffer.concat([decipher.update(sealed.subarray(offset, sealed.length - TAG_BYTES)), decipher.final()]);
+    const body = decipher.update(sealed.subarray(offset, sealed.length - TAG_BYTES));
+    const rest = decipher.final(); // empty for GCM: skip the copy a concat would make
+    payload = rest.length ? Buffer.concat([body, rest]) : body;
   } catch (err) {
     throw new StoreError('Corrupt', 'sealed chunk failed authentication (wrong id, damaged or tampered)', { cause: err });
   }

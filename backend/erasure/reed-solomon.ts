@@ -90,19 +90,28 @@ export class ErasureCoder {
     return Math.max(8, Math.ceil(Math.ceil(length / this.#k) / 8) * 8);
   }
 
-  /** n shards of shardSize(data.length) bytes: 0..k-1 data (zero padded), k..n-1 parity. */
-  async encode(data: Uint8Array): Promise<Buffer[]> {
-    const size = this.shardSize(data.length);
+  /** n shards of shardSize(data.length) bytes: 0..k-1 data (zero padded), k..n-1 parity.
+   *  `data` may be given as consecutive parts (it is copied into place either way). */
+  async encode(data: Uint8Array | readonly Uint8Array[]): Promise<Buffer[]> {
+    const parts = data instanceof Uint8Array ? [data] : data;
+    let length = 0;
+    for (const p of parts) length += p.length;
+    const size = this.shardSize(length);
     const dataBuf = Buffer.allocUnsafe(size * this.#k);
-    dataBuf.set(data, 0);
-    dataBuf.fill(0, data.length);
+    let off = 0;
+    for (const p of parts) {
+      dataBuf.set(p, off);
+      off += p.length;
+    }
+    dataBuf.fill(0, length);
     const parity = Buffer.allocUnsafe(size * this.#m);
     await runEncode(this.#context, this.#bits(0, this.#k), this.#bits(this.#k, this.params.n), dataBuf, parity);
     return this.#split(dataBuf, parity, size);
   }
 
   /** Exactly `length` bytes of data. Decodes only when a data shard is missing; fewer than k
-   *  present → Unavailable; shards of unequal or impossible sizes → Corrupt. */
+   *  present → Unavailable; shards of unequal or impossible sizes → Corrupt. When the k data
+   *  shards lie back to back in one buffer, the result is a view of it, not a copy. */
   async decode(shards: (Buffer | null)[], length: number): Promise<Buffer> {
     const size = this.#check(shards);
     if (size * this.#k < length) throw new StoreError('Corrupt', `shards of ${size} bytes cannot hold ${length} bytes`);
@@ -110,6 +119,13 @@ export class ErasureCoder {
     let dataMissing = 0;
     for (let i = 0; i < k; i++) if (!shards[i]) dataMissing |= 1 << i;
     if (dataMissing === 0) {
+      const first = shards[0]!;
+      let contiguous = true;
+      for (let i = 1; i < k && contiguous; i++) {
+        const s = shards[i]!;
+        contiguous = s.buffer === first.buffer && s.byteOffset === first.byteOffset + i * size;
+      }
+      if (contiguous) return Buffer.from(first.buffer, first.byteOffset, length);
       const out = Buffer.allocUnsafe(length);
       for (let i = 0, off = 0; off < length; i++, off += size) out.set(shards[i]!.subarray(0, Math.min(size, length - off)), off);
       return out;

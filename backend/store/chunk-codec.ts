@@ -3,14 +3,24 @@
  *   encode: chunk id (HMAC) → [deflate] → AES-256-GCM seal → Reed-Solomon → frame → SHA-256 per fragment
  *   decode: fragments → [RS decode, only if a data fragment is missing] → GCM open → [inflate] → id check
  *
- * WHERE THE WORK RUNS — measured with bench/codec.bench.ts (4 MiB chunks, 10+6; figures in the
- * final report of the change that introduced this file):
- * WHY_WORKERS
+ * WHERE THE WORK RUNS: worker threads (CpuPool), because they leave the least on the main thread
+ * at no extra total CPU. bench/codec.bench.ts, 4 MiB chunks, 10+6, 4 in flight, 2 cores (noisy
+ * shared machine, so ranges), CPU ms per MiB as main thread / whole process:
+ *                       encode              decode (all data)   decode (3 data lost)
+ *   inline (main)       3.6 / 4.1–4.3       1.6–3.4 / 1.8–3.0   1.6–2.2 / 2.9–3.1
+ *   libuv (WebCrypto)   1.7–1.9 / 5.0–5.8   0.7 / 2.3           0.7–1.0 / 2.5–2.7
+ *   worker threads      0.26 / 4.1 warm     0.24–0.33 / 1.8     0.24 / 2.6–2.9
+ * WebCrypto does run on the libuv pool, but it first copies every input into fresh memory on the
+ * calling thread (page faults included), so about half its cost stays on the main thread, and the
+ * framing, id derivation and promise plumbing add more. A worker job costs the main thread one copy
+ * of the chunk into a transferable buffer; results come back transferred, not copied. Total CPU is
+ * the same as inline once the allocator is warm (the first runs pay ~1 ms/MiB of page faults).
+ * Inside a worker the work is synchronous node:crypto plus ronomon (which hops to the libuv pool).
  *
  * With `inline: true` everything runs on the calling thread (the worker itself uses that path).
  */
 import type { TenantKeys } from '../crypto/keys.js';
-import { chunkIdOf, isSealedCompressed, openChunk, sealChunk } from '../crypto/seal.js';
+import { chunkIdOf, isSealedCompressed, openChunk, sealChunkParts } from '../crypto/seal.js';
 import { StoreError } from '../core/errors.js';
 import { FRAGMENT_HEADER_BYTES, decodeFragment, fragmentIdOf, writeFragmentHeader } from '../erasure/fragment.js';
 import { ErasureCoder, type ErasureParams } from '../erasure/reed-solomon.js';
@@ -71,8 +81,8 @@ export async function encodeChunkHere(
 ): Promise<EncodedChunk> {
   const { k, n } = erasure;
   const id = knownId ? Buffer.from(knownId) : chunkIdOf(keys, plaintext);
-  const sealed = sealChunk(keys, id, plaintext, { compress });
-  const shards = await coderFor(erasure).encode(sealed);
+  const { parts, size: sealedSize, compressed } = sealChunkParts(keys, id, plaintext, { compress });
+  const shards = await coderFor(erasure).encode(parts);
   const stride = FRAGMENT_HEADER_BYTES + shards[0].length;
   const all = Buffer.allocUnsafeSlow(stride * n);
   const fragments = shards.map((shard, index): EncodedFragment => {
@@ -82,7 +92,7 @@ export async function encodeChunkHere(
     const bytes = all.subarray(off, off + stride);
     return { index, id: fragmentIdOf(bytes), bytes };
   });
-  return { id, plainSize: plaintext.length, sealedSize: sealed.length, compressed: isSealedCompressed(sealed), fragments };
+  return { id, plainSize: plaintext.length, sealedSize, compressed, fragments };
 }
 
 /** decode on the calling thread from shard views (null = not used / missing) */

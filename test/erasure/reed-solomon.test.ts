@@ -126,3 +126,21 @@ test('large chunk: 4 MiB round trip with three data shards missing', async () =>
   const shards = await c.encode(data);
   assert.ok((await c.decode(drop(shards, [0, 4, 9]), data.length)).equals(data));
 });
+
+test('encode accepts consecutive parts; decode of back-to-back data shards is a view, not a copy', async () => {
+  const c = new ErasureCoder({ k: 4, n: 6 });
+  const data = randomBytes(1000);
+  const whole = await c.encode(data);
+  const parts = await c.encode([data.subarray(0, 1), data.subarray(1, 600), data.subarray(600)]);
+  parts.forEach((s, i) => assert.ok(s.equals(whole[i])));
+  const packed = Buffer.concat(whole.slice(0, 4));
+  const size = whole[0].length;
+  const views: (Buffer | null)[] = [0, 1, 2, 3].map((i) => packed.subarray(i * size, (i + 1) * size));
+  views.push(null, null);
+  const out = await c.decode(views, 1000);
+  assert.ok(out.equals(data));
+  assert.equal(out.buffer, packed.buffer, 'no copy when the shards are contiguous');
+  const scattered = whole.map((s) => Buffer.from(s));
+  const copied = await c.decode(scattered, 1000);
+  assert.ok(copied.equals(data));
+});
