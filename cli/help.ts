@@ -93,3 +93,15 @@ export function renderHelp(flags: FlagSpec[], command?: CommandName): string {
   );
   return lines.join('\n') + '\n';
 }
+
+/** The flag reference as a Markdown table (docs/cli.md embeds it; a test keeps the two equal). */
+export function renderFlagsMarkdown(flags: FlagSpec[]): string {
+  const esc = (s: string): string => s.replace(/\|/g, '\\|');
+  const rows = flags.map((f) => {
+    const names = `${f.short ? `\`-${f.short}\`, ` : ''}\`--${f.name}${f.type === 'bool' ? '' : ` ${f.valueName ?? f.type.toUpperCase()}`}\``;
+    const commands = f.commands.map((c) => (c === '' ? 'default' : c));
+    const where = COMMANDS.every((c) => f.commands.includes(c)) ? 'all' : commands.join(', ');
+    return `| ${esc(names)} | ${esc(flagDescription(f, false))} | ${esc(where)} |`;
+  });
+  return ['| flag | meaning | commands |', '|---|---|---|', ...rows].join('\n') + '\n';
+}
