@@ -344,6 +344,37 @@ export function objectStoreSuite(name: string, factory: () => Promise<ObjectStor
         await rejectsWith(store.headObject(b, 'absent'), 'NoSuchKey');
       });
 
+      test('concurrent puts of one key: the survivor is whole; ifNoneMatch * lets exactly one win', async () => {
+        const b = await newBucket();
+        const bodies = Array.from({ length: 4 }, () => randomBytes(150_000));
+        await Promise.all(bodies.map((d) => put(b, 'race', d)));
+        const got = await get(b, 'race');
+        assert.ok(bodies.some((d) => d.equals(got)), 'the object is one of the bodies, not a mix');
+        assert.equal((await store.headObject(b, 'race')).etag, md5hex(got));
+        const results = await Promise.allSettled(bodies.map((d) => put(b, 'once', d, { ifNoneMatch: '*' })));
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        for (const r of results) {
+          if (r.status === 'rejected') assert.ok(isStoreError(r.reason, 'PreconditionFailed'), String(r.reason));
+        }
+        const winner = results.findIndex((r) => r.status === 'fulfilled');
+        assert.ok((await get(b, 'once')).equals(bodies[winner]));
+      });
+
+      test('a body abandoned half-way does not break the store', async () => {
+        const b = await newBucket();
+        const data = randomBytes(2 * 2 ** 20);
+        await put(b, 'big', data);
+        const r = await store.getObject(b, 'big');
+        for await (const chunk of r.body) {
+          assert.ok((chunk as Buffer).length > 0);
+          break;
+        }
+        r.body.destroy();
+        assert.ok((await get(b, 'big')).equals(data));
+        await store.deleteObject(b, 'big');
+        await rejectsWith(store.headObject(b, 'big'), 'NoSuchKey');
+      });
+
       test('ranges: every form, clamping and 416 cases', async () => {
         const b = await newBucket();
         const data = randomBytes(1000);
