@@ -8,7 +8,12 @@ import { errorResponse, type CpuHandler, type CpuRequest } from './cpu-pool.js';
 import { codecHandlers } from './chunk-codec.js';
 import { hashHandlers } from './stream-hasher.js';
 
-const handlers: Record<string, CpuHandler> = { ...codecHandlers, ...hashHandlers };
+const handlers: Record<string, CpuHandler> = {
+  ...codecHandlers,
+  ...hashHandlers,
+  // Ends this thread as a crash would, so tests can check the pool fails the jobs and replaces the worker.
+  'pool/exit': () => process.exit(70),
+};
 const port = parentPort;
 if (!port) throw new Error('cpu-worker.ts must run as a worker thread (see cpu-pool.ts)');
 

@@ -21,6 +21,19 @@ test('worker errors keep their StoreError code; unknown jobs fail as Internal', 
   }
 });
 
+test('a worker that dies fails its jobs with Internal and is replaced', async () => {
+  const pool = new CpuPool(1);
+  try {
+    const codec = new ChunkCodec({ keys: deriveTenantKeys(createMasterKey()), erasure: { k: 2, n: 3 }, pool });
+    await codec.encode(Buffer.from('before'));
+    await assert.rejects(pool.run('pool/exit', {}), (e) => isStoreError(e, 'Internal') && /exited with code 70/.test(e.message));
+    const c = await codec.encode(Buffer.from('after'));
+    assert.equal((await codec.decode(c.id, c.sealedSize, false, c.fragments.map((f) => f.bytes))).toString(), 'after');
+  } finally {
+    await pool.close();
+  }
+});
+
 test('close fails jobs in flight and later jobs with Unavailable; closing twice is fine', async () => {
   const pool = new CpuPool(2);
   const codec = new ChunkCodec({ keys: deriveTenantKeys(createMasterKey()), erasure: { k: 10, n: 16 }, pool });
