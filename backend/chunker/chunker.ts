@@ -9,14 +9,34 @@
  * So boundaries re-synchronise after an edit: once a cut after the edit coincides with the
  * original, every later cut does too.
  */
+import { createHash } from 'node:crypto';
 import type { RollingKernel } from './kernel.js';
 import { createJsKernel } from './kernel-js.js';
 import { createWasmKernel } from './kernel-wasm.js';
 import { type ChunkerParams, WINDOW_SIZE, cutThreshold, validateParams } from './params.js';
 import { derivePermutation, derivePolynomial } from './polynomial.js';
-import { buildTables } from './tables.js';
+import { type RabinTables, buildTables } from './tables.js';
 
 export const CHUNKER_SEED_BYTES = 32;
+
+/** Deriving the tables costs 2–4 ms (the irreducibility tests), and the store makes a Chunker per
+ *  put, so the tables of the most recently used seeds are kept (keyed by a hash of the seed, not
+ *  the seed itself). They are never mutated, so chunkers of one tenant share them. */
+const TABLE_CACHE_SIZE = 64;
+const tableCache = new Map<string, RabinTables>();
+
+function tablesFor(seed: Uint8Array): RabinTables {
+  const id = createHash('sha256').update('peerstor/chunker/v1/cache').update(seed).digest('base64');
+  let t = tableCache.get(id);
+  if (t) {
+    tableCache.delete(id); // re-insert: Map order is our LRU order
+  } else {
+    t = buildTables(derivePolynomial(seed), derivePermutation(seed));
+    if (tableCache.size >= TABLE_CACHE_SIZE) tableCache.delete(tableCache.keys().next().value as string);
+  }
+  tableCache.set(id, t);
+  return t;
+}
 
 export interface ChunkerInit {
   /** force the plain JS kernel (tests compare it with the WASM one) */
@@ -50,7 +70,7 @@ export class Chunker {
     }
     validateParams(params);
     this.params = Object.freeze({ minSize: params.minSize, avgSize: params.avgSize, maxSize: params.maxSize });
-    const { table, zeroByte } = buildTables(derivePolynomial(seed), derivePermutation(seed));
+    const { table, zeroByte } = tablesFor(seed);
     this.#zeroByte = zeroByte;
     this.#threshold = cutThreshold(params);
     this.#hashFrom = params.minSize - WINDOW_SIZE;
