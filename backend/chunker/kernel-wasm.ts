@@ -48,6 +48,7 @@ const load = (offset: number) => [0x28, 2, ...uleb(offset)];
 const load8 = (offset: number) => [0x2d, 0, ...uleb(offset)];
 const c = (v: number) => [0x41, ...sleb(v | 0)];
 const ltu = [0x49];
+const select = [0x1b];
 const geu = [0x4f];
 const gtu = [0x4b];
 const add = [0x6a];
@@ -71,7 +72,8 @@ const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'latin1')];
 // locals of roll(p, end, h, thr): params 0..3, then scratch
 const P = 0, END = 1, H = 2, THR = 3;
 const NW = 4, OW = 5, S1 = 6, S2 = 7, S3 = 8, S4 = 9, H1 = 10, H2 = 11, H3 = 12, H4 = 13;
-const SCRATCH_LOCALS = 10;
+const M = 14, M2 = 15;
+const SCRATCH_LOCALS = 12;
 
 /** byte k of a local, times 4 (a table index in bytes) */
 const byteX4 = (local: number, k: number): number[] =>
@@ -85,6 +87,8 @@ const step = (dst: number, src: number, s: number, k: number) => [
   ...lookup(T_MOD1, src, 3), ...xor,
   ...set(dst),
 ];
+/** min_u(a, b), leaving the result on the stack: select(a, b, a <u b) */
+const minU = (a: number, b: number) => [...get(a), ...get(b), ...get(a), ...get(b), ...ltu, ...select];
 const below = (local: number) => [...get(local), ...get(THR), ...ltu];
 const found = (local: number, delta: number) => [...get(local), ...gset(0), ...get(P), ...c(delta), ...add, ...ret];
 
@@ -108,7 +112,9 @@ const body = [
   ...lookup(T_MOD4 + 768, H, 3), ...lookup(T_MOD4 + 512, H, 2), ...xor,
   ...lookup(T_MOD4 + 256, H, 1), ...lookup(T_MOD4, H, 0), ...xor, ...xor,
   ...xor, ...set(H4),
-  ...below(H1), ...below(H2), ...or, ...below(H3), ...or, ...below(H4), ...or,
+  // any of the four below the threshold? their unsigned minimum is (3 cmov instead of 4 setcc + or)
+  ...minU(H1, H2), ...set(M2), ...minU(H3, H4), ...set(M), ...minU(M2, M),
+  ...get(THR), ...ltu,
   ...ifThen,
   ...below(H1), ...ifThen, ...found(H1, 0), ...end,
   ...below(H2), ...ifThen, ...found(H2, 1), ...end,
