@@ -1,0 +1,410 @@
+/**
+ * The control plane: a js-libp2p node with a private Kademlia DHT.
+ *
+ * Choices (ARCHITECTURE §5):
+ * - Privacy: @libp2p/pnet wraps every connection in XSalsa20 keyed by the network key (libp2p's
+ *   private-network PSK), so a node without the key cannot complete the noise handshake, never
+ *   appears in a routing table, and cannot even learn our peer id. A gater plus a keyed protocol
+ *   name would still let outsiders connect, identify and probe; pnet refuses them at the first
+ *   bytes. The DHT protocol name is private too (`/peerstor/kad/1.0.0`) so a PeerStor node can
+ *   never merge with the public IPFS DHT by accident.
+ * - Announcements: a tiny request/response protocol `/peerstor/info/1.0.0` returns the peer's
+ *   JSON announcement (data-plane address, host name, role, capacity, free). A DHT record would
+ *   need a custom validator and go stale; identify metadata is only sent on connect. The same
+ *   call doubles as the heartbeat: a peer is "seen" when it answers.
+ * - Membership: every peer learned through the DHT (routing table) or bootstrap is asked for its
+ *   announcement; a heartbeat re-asks every `heartbeatMs`. `lastSeen` is the last answer.
+ * - Fallback locator: storage peers provide a well-known CID (provider records) and are findable
+ *   by id (peer routing), so a gateway can find a peer that moved or that its table lacks.
+ */
+import './polyfills.js';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify } from '@libp2p/identify';
+import { ping } from '@libp2p/ping';
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht';
+import { preSharedKey } from '@libp2p/pnet';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { CID } from 'multiformats/cid';
+import { create as createDigest } from 'multiformats/hashes/digest';
+import type { PeerId, Stream } from '@libp2p/interface';
+import type { Logger } from '../core/logger.js';
+import { StoreError } from '../core/errors.js';
+import type { PeerIdentity } from './identity.js';
+import { pskBytes } from './identity.js';
+
+export const DHT_PROTOCOL = '/peerstor/kad/1.0.0';
+export const INFO_PROTOCOL = '/peerstor/info/1.0.0';
+const GOSSIP_MAX = 20;
+
+/** What a node tells others about itself. */
+export interface Announcement {
+  id: string;
+  role: 'peer' | 'gateway';
+  /** data-plane HOST:PORT; absent for gateways that store nothing */
+  dataAddress?: string;
+  /** machine name, to spread fragments across hosts */
+  host: string;
+  capacity: number;
+  free: number;
+  /** protocol version of this announcement */
+  v: 1;
+  /** up to GOSSIP_MAX other members the sender saw recently (id + multiaddrs), for fast joins */
+  known?: { id: string; addrs: string[] }[];
+}
+
+export interface Member extends Omit<Announcement, 'known'> {
+  /** ms since epoch of the last answer to an info request */
+  lastSeen: number;
+  /** consecutive failed heartbeats */
+  failures: number;
+  multiaddrs: string[];
+}
+
+export interface ControlPlaneInit {
+  identity: PeerIdentity;
+  networkKey: Uint8Array;
+  /** address to listen on, default 127.0.0.1 */
+  host?: string;
+  /** TCP port for libp2p, 0 = ephemeral */
+  dhtPort: number;
+  /** HOST:PORT or full multiaddrs (with or without /p2p/<id>) */
+  bootstrap: string[];
+  /** called for every info request, so capacity/free are fresh */
+  announce: () => Promise<Omit<Announcement, 'id' | 'v'>>;
+  logger: Logger;
+  /** default 5000 */
+  heartbeatMs?: number;
+  /** how long to keep retrying bootstrap addresses while none answers; default 30000 */
+  bootstrapWaitMs?: number;
+}
+
+export interface ControlPlaneEvents {
+  /** a member answered (new or again) */
+  onSeen?: (m: Member) => void;
+  /** a member failed a heartbeat */
+  onMissed?: (m: Member, err: unknown) => void;
+}
+
+export interface ClosestResult {
+  peers: string[];
+  /** number of peers queried (a hop count proxy: each response is one RPC on some path) */
+  queried: number;
+}
+
+/** `/peerstor/storage-peer/1` as a raw CID: every storage peer provides it. */
+export const STORAGE_PEER_CID = CID.createV1(0x55, createDigest(0x12, createHash('sha256').update('/peerstor/storage-peer/1').digest()));
+
+/** Turns `HOST:PORT`, `[v6]:PORT` or a multiaddr string into a multiaddr. */
+export function toMultiaddr(addr: string): Multiaddr {
+  if (addr.startsWith('/')) return multiaddr(addr);
+  const m = /^\[(.+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
+  if (!m) throw new StoreError('InvalidArgument', `bootstrap address must be HOST:PORT or a multiaddr, got "${addr}"`);
+  const [, host, port] = m;
+  const proto = host.includes(':') ? 'ip6' : /^\d+\.\d+\.\d+\.\d+$/.test(host) ? 'ip4' : 'dns';
+  return multiaddr(`/${proto}/${host}/tcp/${port}`);
+}
+
+async function readAll(stream: Stream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from('subarray' in c && typeof c.subarray === 'function' ? c.subarray() : (c as Uint8Array)));
+  return Buffer.concat(chunks);
+}
+
+type Services = { dht: KadDHT; identify: unknown; ping: unknown };
+
+export class ControlPlane {
+  readonly node: Libp2p<Services>;
+  readonly peerId: string;
+  readonly #init: ControlPlaneInit;
+  readonly #log: Logger;
+  readonly #members = new Map<string, Member>();
+  readonly #events: ControlPlaneEvents;
+  readonly #inflight = new Map<string, Promise<Member | undefined>>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  private constructor(node: Libp2p<Services>, init: ControlPlaneInit, events: ControlPlaneEvents) {
+    this.node = node;
+    this.peerId = node.peerId.toString();
+    this.#init = init;
+    this.#events = events;
+    this.#log = init.logger.child({ component: 'control-plane' });
+  }
+
+  static async start(init: ControlPlaneInit, events: ControlPlaneEvents = {}): Promise<ControlPlane> {
+    const host = init.host ?? '127.0.0.1';
+    const listen = host.includes(':') ? `/ip6/${host}/tcp/${init.dhtPort}` : `/ip4/${host}/tcp/${init.dhtPort}`;
+    const node = await createLibp2p({
+      privateKey: init.identity.privateKey,
+      addresses: { listen: [listen] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionProtector: preSharedKey({ psk: pskBytes(init.networkKey) }),
+      // the data plane and our heartbeat judge liveness; the monitor's pings only add load
+      connectionMonitor: { enabled: false },
+      connectionManager: {
+        maxConnections: 500,
+        // every test peer dials from 127.0.0.1: the default per-host rate limit would refuse them
+        inboundConnectionThreshold: 10_000,
+        maxIncomingPendingConnections: 200,
+      },
+      services: {
+        identify: identify(),
+        ping: ping(),
+        dht: kadDHT({
+          protocol: DHT_PROTOCOL,
+          clientMode: false,
+          // keep loopback and private addresses: PeerStor networks are often on one LAN or host
+          peerInfoMapper: passthroughMapper,
+          allowQueryWithZeroPeers: true,
+          initialQuerySelfInterval: 200,
+        }),
+      },
+    });
+    const cp = new ControlPlane(node as unknown as Libp2p<Services>, init, events);
+    await cp.#wire();
+    return cp;
+  }
+
+  async #wire(): Promise<void> {
+    await this.node.handle(
+      INFO_PROTOCOL,
+      async (stream) => {
+        try {
+          const a: Announcement = { ...(await this.#init.announce()), id: this.peerId, v: 1, known: this.#gossipFor() };
+          stream.send(new TextEncoder().encode(JSON.stringify(a)));
+          await stream.close();
+        } catch (err) {
+          stream.abort(err as Error);
+        }
+      },
+      { runOnLimitedConnection: false },
+    );
+    this.node.addEventListener('peer:identify', (evt) => {
+      if (evt.detail.protocols.includes(INFO_PROTOCOL)) void this.refresh(evt.detail.peerId.toString());
+    });
+    this.node.addEventListener('peer:discovery', (evt) => {
+      void this.refresh(evt.detail.id.toString());
+    });
+    const every = this.#init.heartbeatMs ?? 5000;
+    const beat = (): void => {
+      if (this.#stopped) return;
+      void this.heartbeat().finally(() => {
+        if (!this.#stopped) this.#timer = setTimeout(beat, every).unref();
+      });
+    };
+    this.#timer = setTimeout(beat, every).unref();
+    await this.bootstrap(this.#init.bootstrap, this.#init.bootstrapWaitMs);
+    if ((await this.#init.announce()).role === 'peer') void this.provide();
+  }
+
+  /** (Re-)publishes this node's provider record for STORAGE_PEER_CID. Never throws. */
+  async provide(): Promise<void> {
+    try {
+      for await (const _e of this.node.services.dht.provide(STORAGE_PEER_CID, { signal: AbortSignal.timeout(30_000) })) {
+        if (this.#stopped) break;
+      }
+    } catch (err) {
+      this.#log.debug({ err }, 'provide failed (no peers yet?)');
+    }
+  }
+
+  /** Listening multiaddrs including /p2p/<id>, for others' --bootstrap. */
+  multiaddrs(): string[] {
+    return this.node.getMultiaddrs().map((m) => m.toString());
+  }
+
+  /**
+   * Dials each bootstrap address (retrying for up to `waitMs` while none answers, since peers of a
+   * new network start together). A HOST:PORT address has no peer id: the connection tells us.
+   */
+  async bootstrap(addrs: string[], waitMs = 30_000): Promise<string[]> {
+    if (addrs.length === 0) return [];
+    const deadline = Date.now() + waitMs;
+    const joined: string[] = [];
+    for (let attempt = 0; !this.#stopped; attempt++) {
+      const results = await Promise.allSettled(addrs.map((a) => this.node.dial(toMultiaddr(a), { signal: AbortSignal.timeout(5000) })));
+      for (const r of results) if (r.status === 'fulfilled') joined.push(r.value.remotePeer.toString());
+      if (joined.length > 0 || Date.now() > deadline) break;
+      await new Promise((res) => setTimeout(res, Math.min(2000, 100 * 2 ** attempt)));
+    }
+    if (joined.length === 0) {
+      this.#log.warn({ bootstrap: addrs }, 'no bootstrap peer answered; running alone until someone dials in');
+      return joined;
+    }
+    await Promise.all(joined.map((id) => this.refresh(id)));
+    await this.selfLookup();
+    // peers that joined alongside us are only in others' tables a moment later: look again
+    for (const ms of [1000, 5000]) setTimeout(() => void this.selfLookup(), ms).unref();
+    return joined;
+  }
+
+  /** A lookup of our own id: fills the routing table with our neighbourhood (Kademlia join). */
+  async selfLookup(): Promise<void> {
+    if (this.#stopped) return;
+    await this.closest(this.node.peerId.toMultihash().bytes).catch((err: unknown) => this.#log.debug({ err }, 'self lookup failed'));
+  }
+
+  /** Asks one peer for its announcement; updates membership. Concurrent calls share one request. */
+  refresh(id: string): Promise<Member | undefined> {
+    if (id === this.peerId || this.#stopped) return Promise.resolve(undefined);
+    const running = this.#inflight.get(id);
+    if (running) return running;
+    const p = this.#ask(id).finally(() => this.#inflight.delete(id));
+    this.#inflight.set(id, p);
+    return p;
+  }
+
+  async #ask(id: string): Promise<Member | undefined> {
+    let pid: PeerId;
+    try {
+      pid = peerIdFromString(id);
+    } catch {
+      return undefined;
+    }
+    try {
+      const signal = AbortSignal.timeout(5000);
+      const stream = await this.node.dialProtocol(pid, INFO_PROTOCOL, { signal });
+      const onAbort = (): void => stream.abort(new StoreError('Timeout', `info request to ${id} timed out`));
+      signal.addEventListener('abort', onAbort, { once: true });
+      let a: Announcement;
+      try {
+        // multistream-select negotiates lazily, on the dialer's first write: send a one-byte request
+        // read from the start: a reply that arrives before anyone listens could be missed
+        const reply = readAll(stream);
+        stream.send(Uint8Array.of(1));
+        await stream.close({ signal });
+        a = JSON.parse((await reply).toString('utf8')) as Announcement;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+      if (a.id !== id) throw new StoreError('Internal', `peer ${id} announced as ${a.id}`);
+      const { known, ...announced } = a;
+      if (Array.isArray(known)) void this.#learn(known);
+      // listen addresses from identify; an inbound connection's remote address is an ephemeral port
+      const stored = await this.node.peerStore.get(pid).catch(() => undefined);
+      const listenAddrs = (stored?.addresses ?? []).map((x) => x.multiaddr.toString());
+      const outbound = this.node.getConnections(pid).filter((c) => c.direction === 'outbound').map((c) => c.remoteAddr.toString());
+      const m: Member = {
+        ...announced,
+        lastSeen: Date.now(),
+        failures: 0,
+        multiaddrs: listenAddrs.length > 0 ? listenAddrs : outbound,
+      };
+      this.#members.set(id, m);
+      this.#events.onSeen?.(m);
+      return m;
+    } catch (err) {
+      const m = this.#members.get(id);
+      if (m) {
+        m.failures++;
+        this.#events.onMissed?.(m, err);
+      }
+      return undefined;
+    }
+  }
+
+  /** Members seen within the last few heartbeats, at most GOSSIP_MAX of them. */
+  #gossipFor(): { id: string; addrs: string[] }[] {
+    const recent = Date.now() - 3 * (this.#init.heartbeatMs ?? 5000);
+    const out: { id: string; addrs: string[] }[] = [];
+    for (const m of this.#members.values()) {
+      if (m.lastSeen < recent || m.failures > 0 || m.multiaddrs.length === 0) continue;
+      out.push({ id: m.id, addrs: m.multiaddrs });
+      if (out.length >= GOSSIP_MAX) break;
+    }
+    return out;
+  }
+
+  async #learn(known: { id: string; addrs: string[] }[]): Promise<void> {
+    for (const k of known.slice(0, GOSSIP_MAX)) {
+      if (typeof k?.id !== 'string' || k.id === this.peerId || this.#members.has(k.id) || this.#inflight.has(k.id)) continue;
+      try {
+        const pid = peerIdFromString(k.id);
+        const addrs = (Array.isArray(k.addrs) ? k.addrs : []).slice(0, 8).map((a) => multiaddr(a.replace(/\/p2p\/[^/]+$/, '')));
+        await this.node.peerStore.merge(pid, { multiaddrs: addrs });
+        void this.refresh(k.id);
+      } catch (err) {
+        this.#log.debug({ err, id: k.id }, 'ignoring bad gossip entry');
+      }
+    }
+  }
+
+  /** One heartbeat round: re-asks every member (and every connected peer) for its announcement. */
+  async heartbeat(): Promise<void> {
+    const ids = new Set([...this.#members.keys(), ...this.node.getPeers().map((p) => p.toString())]);
+    await Promise.all([...ids].map((id) => this.refresh(id)));
+  }
+
+  members(): Member[] {
+    return [...this.#members.values()];
+  }
+
+  member(id: string): Member | undefined {
+    return this.#members.get(id);
+  }
+
+  /** The DHT's closest peers to `key` (network query, not just the local table). */
+  async closest(key: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<ClosestResult> {
+    const peers: string[] = [];
+    let queried = 0;
+    for await (const e of this.node.services.dht.getClosestPeers(key, { signal: options.signal ?? AbortSignal.timeout(30_000) })) {
+      if (e.name === 'FINAL_PEER') peers.push(e.peer.id.toString());
+      else if (e.name === 'PEER_RESPONSE') queried++;
+    }
+    const unique = [...new Set(peers)];
+    for (const id of unique) if (!this.#members.has(id)) void this.refresh(id);
+    return { peers: unique, queried };
+  }
+
+  /**
+   * Fallback locator: finds a peer by id through the DHT (it may have moved) and asks it for its
+   * announcement. undefined when nobody knows it.
+   */
+  async locate(id: string, options: { signal?: AbortSignal } = {}): Promise<Member | undefined> {
+    try {
+      const info = await this.node.peerRouting.findPeer(peerIdFromString(id), { signal: options.signal ?? AbortSignal.timeout(10_000) });
+      await this.node.peerStore.merge(info.id, { multiaddrs: info.multiaddrs });
+    } catch (err) {
+      this.#log.debug({ err, id }, 'findPeer failed');
+    }
+    return this.refresh(id);
+  }
+
+  /** Storage peers found through provider records (when the routing table is thin). */
+  async findStoragePeers(options: { signal?: AbortSignal; limit?: number } = {}): Promise<Member[]> {
+    const found = new Set<string>();
+    const limit = options.limit ?? 64;
+    try {
+      for await (const e of this.node.services.dht.findProviders(STORAGE_PEER_CID, { signal: options.signal ?? AbortSignal.timeout(10_000) })) {
+        if (e.name !== 'PROVIDER') continue;
+        for (const p of e.providers) {
+          if (p.multiaddrs.length) await this.node.peerStore.merge(p.id, { multiaddrs: p.multiaddrs });
+          found.add(p.id.toString());
+        }
+        if (found.size >= limit) break;
+      }
+    } catch (err) {
+      this.#log.debug({ err }, 'findProviders ended early');
+    }
+    const members = await Promise.all([...found].map((id) => this.refresh(id)));
+    return members.filter((m): m is Member => m !== undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.node.stop();
+  }
+}
+
+export function defaultHostName(): string {
+  return hostname();
+}
