@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { User } from '../../gateway/common/users.js';
-import { EMPTY_SHA256, formatAmzDate, sha256Hex, signRequest } from '../../gateway/s3/sigv4.js';
+import { EMPTY_SHA256, formatAmzDate, sha256Hex, signRequest, type ChunkSigningContext } from '../../gateway/s3/sigv4.js';
 
 export function sdkClient(url: string, user: User, extra: Record<string, unknown> = {}): S3Client {
   return new S3Client({
@@ -44,7 +44,9 @@ export interface RawRequest {
 export interface RawResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
+  /** body as UTF-8 text */
   body: string;
+  bytes: Buffer;
 }
 
 function encodeQuery(query: [string, string][]): string {
@@ -52,30 +54,46 @@ function encodeQuery(query: [string, string][]): string {
   return query.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&');
 }
 
-/** Sends one HTTP/1.1 request, SigV4-signed when `user` is given. */
-export async function rawS3(baseUrl: string, r: RawRequest): Promise<RawResponse> {
+export interface SignedParts {
+  headers: Record<string, string>;
+  /** chunk-signing context of the request (seed signature etc.), when signed */
+  signing?: ChunkSigningContext;
+}
+
+/** The headers of a raw request, SigV4-signed (all of them) when `user` is given. */
+export function signHeaders(baseUrl: string, r: RawRequest, body: Buffer): SignedParts {
   const url = new URL(baseUrl);
-  const body = r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body);
   const headers: Record<string, string> = { host: url.host, ...r.headers };
   if (r.body !== undefined && headers['content-length'] === undefined) headers['content-length'] = String(body.length);
-  if (r.user) {
-    const amzDate = formatAmzDate(r.time ?? Date.now());
-    const payloadHash = r.payloadHash ?? (body.length === 0 ? EMPTY_SHA256 : sha256Hex(body));
-    headers['x-amz-date'] = amzDate;
-    headers['x-amz-content-sha256'] = payloadHash;
-    const rawHeaders = Object.entries(headers).flat();
-    const { authorization } = signRequest(
-      { method: r.method, rawPath: r.path, query: r.query ?? [], rawHeaders, payloadHash },
-      { accessKey: r.user.accessKey, secretKey: r.user.secretKey, region: r.region ?? 'us-east-1', amzDate },
-    );
-    headers.authorization = authorization;
-  }
+  if (!r.user) return { headers };
+  const amzDate = formatAmzDate(r.time ?? Date.now());
+  const payloadHash = r.payloadHash ?? (body.length === 0 ? EMPTY_SHA256 : sha256Hex(body));
+  headers['x-amz-date'] = amzDate;
+  headers['x-amz-content-sha256'] = payloadHash;
+  const rawHeaders = Object.entries(headers).flat();
+  const signed = signRequest(
+    { method: r.method, rawPath: r.path, query: r.query ?? [], rawHeaders, payloadHash },
+    { accessKey: r.user.accessKey, secretKey: r.user.secretKey, region: r.region ?? 'us-east-1', amzDate },
+  );
+  headers.authorization = signed.authorization;
+  return { headers, signing: { signingKey: signed.signingKey, amzDate, scope: signed.scope, seedSignature: signed.signature } };
+}
+
+/** Sends one HTTP/1.1 request, SigV4-signed when `user` is given. `body` may be built from the signature. */
+export async function rawS3(baseUrl: string, r: RawRequest & { bodyFrom?: (signing: ChunkSigningContext) => Buffer }): Promise<RawResponse> {
+  const url = new URL(baseUrl);
+  let body: Buffer = r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body);
+  const { headers, signing } = signHeaders(baseUrl, r, body);
+  if (r.bodyFrom && signing) body = r.bodyFrom(signing);
   const qs = r.query && r.query.length > 0 ? `?${encodeQuery(r.query)}` : '';
   return new Promise((resolve, reject) => {
     const req = http.request({ host: url.hostname, port: url.port, method: r.method, path: r.path + qs, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: bytes.toString('utf8'), bytes });
+      });
       res.on('error', reject);
     });
     req.on('error', reject);
