@@ -89,6 +89,22 @@ test('the WASM and plain JS kernels cut at the same places', () => {
   assert.deepEqual(scanSplit(wasm, data, () => Math.floor(r() * 100_000) + 1), scanSplit(js, data, () => data.length));
 });
 
+test('chunkers of different keys interleaved (sharing the WASM instance) do not disturb each other', () => {
+  const data = randomBytesFast(1 << 20, 19);
+  const alone = (seed: Uint8Array) => scanSplit(new Chunker(seed, SMALL), data, () => data.length);
+  const a = new Chunker(SEED_A, SMALL);
+  const b = new Chunker(SEED_B, SMALL);
+  const cutsA: number[] = [];
+  const cutsB: number[] = [];
+  for (let at = 0; at < data.length; at += 10_000) {
+    const piece = data.subarray(at, at + 10_000);
+    for (const c of a.scan(piece)) cutsA.push(at + c);
+    for (const c of b.scan(piece)) cutsB.push(at + c);
+  }
+  assert.deepEqual(cutsA, alone(SEED_A));
+  assert.deepEqual(cutsB, alone(SEED_B));
+});
+
 test('boundaries differ across keys', () => {
   const data = randomBytesFast(512 * 1024, 13);
   const a = scanSplit(new Chunker(SEED_A, SMALL), data, () => data.length);
