@@ -1,0 +1,70 @@
+/**
+ * Runnable storage peer, until the CLI wires `peerstor node` to startPeerNode (same flags):
+ *   node --import tsx backend/network/peer-main.ts -v DIR::rw [--quota 1g] --listen 127.0.0.1:0 \
+ *        --dht-port 0 [--bootstrap ADDR]... [--network-key FILE] [--host-label NAME]
+ *        [--heartbeat-ms 5000] [--scrub-interval-ms 21600000] [--log-level info]
+ * When ready it prints ONE JSON line on stdout: {"ready":true,"peerId","dataAddress","multiaddrs",
+ * "networkKeyPath"}. SIGTERM/SIGINT stop it cleanly; SIGUSR2 runs a scrub now and prints
+ * {"scrub":{checked,corrupt}}.
+ */
+import './polyfills.js';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../core/logger.js';
+import { parseSize } from '../core/sizes.js';
+import { startPeerNode } from './peer-node.js';
+
+const { values } = parseArgs({
+  options: {
+    volume: { type: 'string', short: 'v', multiple: true, default: [] },
+    quota: { type: 'string' },
+    listen: { type: 'string', default: '127.0.0.1:0' },
+    'dht-port': { type: 'string', default: '0' },
+    bootstrap: { type: 'string', multiple: true, default: [] },
+    'network-key': { type: 'string' },
+    'host-label': { type: 'string' },
+    'heartbeat-ms': { type: 'string' },
+    'scrub-interval-ms': { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
+    'log-file': { type: 'string' },
+  },
+  strict: true,
+});
+
+const logger = createLogger({ level: values['log-level'], file: values['log-file'] });
+const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+
+try {
+  const node = await startPeerNode({
+    volumes: values.volume,
+    quota: values.quota ? parseSize(values.quota) : undefined,
+    listen: values.listen,
+    dhtPort: Number(values['dht-port']),
+    bootstrap: values.bootstrap,
+    networkKeyFile: values['network-key'],
+    hostLabel: values['host-label'],
+    heartbeatMs: num(values['heartbeat-ms']),
+    scrubIntervalMs: num(values['scrub-interval-ms']),
+    logger,
+  });
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, peerId: node.peerId, dataAddress: node.dataAddress, multiaddrs: node.multiaddrs, networkKeyPath: node.networkKeyPath })}\n`,
+  );
+  const stop = (): void => {
+    node.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.on('SIGUSR2', () => {
+    node.scrub().then(
+      (r) => process.stdout.write(`${JSON.stringify({ scrub: { checked: r.checked, corrupt: r.corrupt } })}\n`),
+      (err: unknown) => logger.error({ err }, 'scrub failed'),
+    );
+  });
+} catch (err) {
+  logger.fatal({ err }, 'storage peer failed to start');
+  process.stderr.write(`peer failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
