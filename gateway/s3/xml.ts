@@ -70,7 +70,8 @@ const parser = new XMLParser({
   ignoreAttributes: true,
   removeNSPrefix: true,
   processEntities: true,
-  htmlEntities: false,
+  // Numeric character references (&#34; — the Go SDK writes ETag quotes that way) need this.
+  htmlEntities: true,
   parseTagValue: false,
   trimValues: false,
   ignoreDeclaration: true,
