@@ -2,8 +2,9 @@
  * The composition root: the ONE place that turns a CliConfig into running components. Subcommand
  * handlers (cli/commands/) call into it and never construct backend or gateway pieces themselves.
  *
- * What is wired today: logger, CPU affinity, the user list (--user, --credentials), the state
- * directory, and the local volumes (DiskFragmentStore with --quota).
+ * What is wired today: logger, CPU affinity, the user list (--user, --credentials, or a key pair
+ * generated into <state>/credentials), the state directory, and the local volumes
+ * (DiskFragmentStore with --quota).
  *
  * ─── INTEGRATION POINTS ───────────────────────────────────────────────────────────────────────
  * The three functions marked `INTEGRATION` below are where the integrator plugs in the pieces
@@ -12,14 +13,17 @@
  * `pending` note in cli/flags.ts so --help and the warnings stop calling it "not yet effective".
  */
 import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createLogger, type Logger } from '../backend/core/logger.js';
 import { DiskFragmentStore } from '../backend/fragments/disk-fragment-store.js';
-import { UserRegistry } from '../gateway/common/users.js';
+import { GENERATED_CREDENTIALS_FILE, loadOrCreateUsers, parseCredentialsFile, parseUserPair } from '../gateway/common/credentials.js';
+import { UserRegistry, type User } from '../gateway/common/users.js';
 import type { CliConfig } from './config.js';
 import { applyCpuAffinity } from './cpu-affinity.js';
+import { isPending } from './flag-spec.js';
 import { FLAGS } from './flags.js';
+import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
-import { parseUserPair } from './values.js';
 
 /** Something started that must be stopped on shutdown. */
 export interface Service {
@@ -49,45 +53,51 @@ export function createCliLogger(config: CliConfig): Logger {
   return createLogger({ level: config.logLevel, file: config.logFile });
 }
 
-/** Users from --user and --credentials (one AK:SK per line, # comments). Bad entries → UsageError. */
-export async function loadUsers(config: CliConfig): Promise<UserRegistry> {
-  const registry = new UserRegistry();
-  const add = (u: { accessKey: string; secretKey: string }, where: string): void => {
-    if (registry.get(u.accessKey)) throw new UsageError(`${where}: access key "${u.accessKey}" is given twice`);
-    try {
+function usageFromCredentials(err: unknown, file: string | undefined): UsageError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== undefined) return new UsageError(`--credentials: cannot read ${file}: ${code}`);
+  const message = err instanceof Error ? err.message : String(err);
+  return new UsageError(message.startsWith('--') ? message : `--credentials: ${message}`);
+}
+
+/**
+ * The users of --user and --credentials (parsed by gateway/common/credentials.ts). With `generate`
+ * and neither flag, the key pair stored in <state>/credentials is used, or created on the first
+ * start (returned as `generated` so the caller shows it once). With `readStored`, the stored pair
+ * is read but never created. Bad entries → UsageError.
+ */
+export async function loadUsers(
+  config: CliConfig,
+  mode: { generate?: boolean; readStored?: boolean } = {},
+): Promise<{ registry: UserRegistry; generated?: User }> {
+  const users = config.users.map((u) => `${u.accessKey}:${u.secretKey}`);
+  try {
+    if (mode.generate && config.stateDir) {
+      const r = await loadOrCreateUsers({ users, credentialsFile: config.credentialsFile, stateDir: config.stateDir });
+      return { registry: new UserRegistry(r.users), generated: r.generated };
+    }
+    const list: User[] = users.map((u) => parseUserPair(u));
+    if (config.credentialsFile) list.push(...parseCredentialsFile(await readFile(config.credentialsFile, 'utf8'), config.credentialsFile));
+    if (list.length === 0 && mode.readStored && config.stateDir) {
+      const stored = join(config.stateDir, GENERATED_CREDENTIALS_FILE);
+      const text = await readFile(stored, 'utf8').catch(() => undefined);
+      if (text !== undefined) list.push(...parseCredentialsFile(text, stored));
+    }
+    const registry = new UserRegistry();
+    for (const u of list) {
+      if (registry.get(u.accessKey)) throw new RangeError(`access key "${u.accessKey}" is given more than once`);
       registry.add(u);
-    } catch (err) {
-      throw new UsageError(`${where}: ${(err as Error).message}`);
     }
-  };
-  for (const u of config.users) add(u, '--user');
-  if (config.credentialsFile) {
-    let text: string;
-    try {
-      text = await readFile(config.credentialsFile, 'utf8');
-    } catch (err) {
-      throw new UsageError(`--credentials: cannot read ${config.credentialsFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
-    text.split(/\r?\n/).forEach((raw, i) => {
-      const line = raw.trim();
-      if (line === '' || line.startsWith('#')) return;
-      const where = `--credentials: ${config.credentialsFile} line ${i + 1}`;
-      let pair: { accessKey: string; secretKey: string };
-      try {
-        pair = parseUserPair(line);
-      } catch (err) {
-        throw new UsageError(`${where}: ${(err as Error).message}`);
-      }
-      add(pair, where);
-    });
+    return { registry };
+  } catch (err) {
+    throw usageFromCredentials(err, config.credentialsFile);
   }
-  return registry;
 }
 
 /** Logs a warning for every flag the user set whose effect is not wired yet. */
 export function warnPending(config: CliConfig, logger: Logger): void {
   for (const spec of FLAGS) {
-    if (spec.pending && config.given.has(spec.name) && spec.commands.includes(config.command)) {
+    if (isPending(spec, config.command) && config.given.has(spec.name)) {
       logger.warn({ flag: `--${spec.name}` }, `--${spec.name} is not yet effective: ${spec.pending}`);
     }
   }
@@ -96,21 +106,31 @@ export function warnPending(config: CliConfig, logger: Logger): void {
 export interface BuildOptions {
   /** open the -v volumes as a DiskFragmentStore (the embedded default and `node`) */
   openVolumes: boolean;
-  logger?: Logger;
+  /** load the users; 'generate' also creates a key pair in the state directory when none is given */
+  users?: 'load' | 'generate';
 }
 
-export async function buildComponents(config: CliConfig, options: BuildOptions): Promise<CliComponents> {
-  const logger = options.logger ?? createCliLogger(config);
+export async function buildComponents(config: CliConfig, io: CliIo, options: BuildOptions): Promise<CliComponents> {
+  const logger = io.logger ?? createCliLogger(config);
   warnPending(config, logger);
   if (config.cpuAffinity) {
     const r = await applyCpuAffinity(config.cpuAffinity);
     if (r.applied) logger.info({ cpus: r.allowed ?? config.cpuAffinity.join(',') }, 'CPU affinity applied');
     else logger.warn({ reason: r.reason }, `--cpu-affinity ${config.cpuAffinity.join(',')} could not be applied; running on all CPUs`);
   }
-  const users = await loadUsers(config);
+  if (options.openVolumes && config.stateDir) await mkdir(config.stateDir, { recursive: true });
+  let users = new UserRegistry();
+  if (options.users) {
+    const loaded = await loadUsers(config, { generate: options.users === 'generate' });
+    users = loaded.registry;
+    if (loaded.generated) {
+      const file = join(config.stateDir!, GENERATED_CREDENTIALS_FILE);
+      logger.info({ accessKey: loaded.generated.accessKey, file }, 'generated a user (no --user or --credentials given)');
+      io.stderr(`peerstor: generated a user, stored in ${file} (mode 0600): access key ${loaded.generated.accessKey}, secret key ${loaded.generated.secretKey}\n`);
+    }
+  }
   let fragments: DiskFragmentStore | undefined;
   if (options.openVolumes) {
-    if (config.stateDir) await mkdir(config.stateDir, { recursive: true });
     fragments = await DiskFragmentStore.open({ volumes: config.volumes, quota: config.quota, logger });
     const stat = await fragments.stat();
     logger.info(

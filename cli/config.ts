@@ -134,8 +134,9 @@ function checkConfig(c: CliConfig): void {
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw new UsageError(c.tlsCert === undefined ? '--tls-key: needs --tls-cert too' : '--tls-cert: needs --tls-key too');
   }
-  if (c.ftpsOnly && c.tlsCert === undefined) throw new UsageError('--ftps-only: needs --tls-cert and --tls-key');
   if (c.ftpsOnly && c.ftpListen === undefined) throw new UsageError('--ftps-only: needs --ftp-listen');
+  // rclone-config only describes the server: the certificate is the server's business.
+  if (c.ftpsOnly && c.tlsCert === undefined && c.command === '') throw new UsageError('--ftps-only: needs --tls-cert and --tls-key');
   const seen = new Set<string>();
   for (const u of c.users) {
     if (seen.has(u.accessKey)) throw new UsageError(`--user: access key "${u.accessKey}" is given twice`);

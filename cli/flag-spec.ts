@@ -29,4 +29,11 @@ export interface FlagSpec {
    * "(not yet effective: <pending>)" and giving the flag logs a warning. Remove when wired.
    */
   pending?: string;
+  /** the subcommands `pending` applies to (default: every command that takes the flag) */
+  pendingFor?: string[];
+}
+
+/** true when the flag's effect is not wired yet for `command`. */
+export function isPending(spec: FlagSpec, command: string): boolean {
+  return spec.pending !== undefined && (spec.pendingFor ?? spec.commands).includes(command);
 }

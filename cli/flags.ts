@@ -25,7 +25,7 @@ export const COMMAND_SUMMARIES: Record<CommandName, string> = {
   '': 'the embedded default: gateway and storage peer on the -v volumes, in one process',
   node: 'a storage peer only: keeps fragments on its volumes for gateways on the network',
   status: 'report the volumes (space, fragments) and whether the gateway answers (exit 1 if not)',
-  'rclone-config': 'print an rclone remote for this gateway',
+  'rclone-config': 'print rclone remotes (S3, WebDAV, and SFTP / FTP when their addresses are given) for --gateway',
   gc: 'collect fragments no object refers to any more',
   version: 'print the version',
   help: 'print help for the command, or for one subcommand (peerstor help node)',
@@ -78,7 +78,7 @@ export const FLAGS: FlagSpec[] = [
     valueName: 'PATH::rw|ro',
     parse: parseVolumeSpec,
     description: 'a directory that holds fragments; ::ro serves what is there and accepts nothing new; PATH::rw::SIZE sets a quota for that volume',
-    commands: [E, 'node', 'status', 'gc'],
+    commands: [E, 'node', 'status', 'gc', 'rclone-config'],
   },
   {
     name: 'quota',
@@ -92,7 +92,7 @@ export const FLAGS: FlagSpec[] = [
     type: 'string',
     valueName: 'DIR',
     description: "where the gateway's index and keys live (default: <first volume>/.peerstor)",
-    commands: [E, 'node', 'status', 'gc'],
+    commands: [E, 'node', 'status', 'gc', 'rclone-config'],
   },
 
   // ---- network ---------------------------------------------------------------------------------
@@ -231,17 +231,19 @@ export const FLAGS: FlagSpec[] = [
     repeatable: true,
     valueName: 'AK:SK',
     parse: parseUserPair,
-    description: 'a user (access key : secret key); each access key is its own tenant',
-    commands: [E],
+    description: 'a user (access key : secret key); each access key is its own tenant; for rclone-config, the user to configure',
+    commands: [E, 'rclone-config'],
     pending: FRONTENDS,
+    pendingFor: [E],
   },
   {
     name: 'credentials',
     type: 'string',
     valueName: 'FILE',
-    description: 'more users, one AK:SK per line (# comments)',
-    commands: [E],
+    description: 'more users, one AK:SK per line (# comments); without --user and --credentials the first start generates a key pair into <state>/credentials (mode 0600) and prints it once on stderr',
+    commands: [E, 'rclone-config'],
     pending: FRONTENDS,
+    pendingFor: [E],
   },
   {
     name: 'anonymous',
@@ -254,7 +256,7 @@ export const FLAGS: FlagSpec[] = [
   },
 
   // ---- S3 / HTTP -------------------------------------------------------------------------------
-  { name: 'region', type: 'string', valueName: 'REGION', default: 'us-east-1', description: 'the S3 region SigV4 signatures must name', commands: [E], pending: FRONTENDS },
+  { name: 'region', type: 'string', valueName: 'REGION', default: 'us-east-1', description: 'the S3 region SigV4 signatures must name', commands: [E, 'rclone-config'], pending: FRONTENDS, pendingFor: [E] },
   {
     name: 'domain',
     type: 'string',
@@ -267,7 +269,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'tls-key', type: 'string', valueName: 'FILE', description: 'PEM private key for --tls-cert', commands: [E], pending: FRONTENDS },
 
   // ---- SFTP / FTP ------------------------------------------------------------------------------
-  { name: 'sftp-listen', type: 'string', valueName: 'HOST:PORT', parse: parseHostPort, description: 'serve SFTP here (off unless given)', commands: [E], pending: FRONTENDS },
+  { name: 'sftp-listen', type: 'string', valueName: 'HOST:PORT', parse: parseHostPort, description: 'serve SFTP here (off unless given)', commands: [E, 'rclone-config'], pending: FRONTENDS, pendingFor: [E] },
   {
     name: 'authorized-keys',
     type: 'string',
@@ -276,8 +278,8 @@ export const FLAGS: FlagSpec[] = [
     commands: [E],
     pending: FRONTENDS,
   },
-  { name: 'ftp-listen', type: 'string', valueName: 'HOST:PORT', parse: parseHostPort, description: 'serve FTP here (off unless given)', commands: [E], pending: FRONTENDS },
-  { name: 'ftps-only', type: 'bool', description: 'refuse FTP logins that did not switch to TLS first (AUTH TLS); needs --tls-cert', commands: [E], pending: FRONTENDS },
+  { name: 'ftp-listen', type: 'string', valueName: 'HOST:PORT', parse: parseHostPort, description: 'serve FTP here (off unless given)', commands: [E, 'rclone-config'], pending: FRONTENDS, pendingFor: [E] },
+  { name: 'ftps-only', type: 'bool', description: 'refuse FTP logins that did not switch to TLS first (AUTH TLS); needs --tls-cert', commands: [E, 'rclone-config'], pending: FRONTENDS, pendingFor: [E] },
   { name: 'ftp-pasv-ports', type: 'string', valueName: 'A-B', parse: parsePortRange, description: 'port range for passive FTP data connections', commands: [E], pending: FRONTENDS },
   { name: 'ftp-pasv-address', type: 'string', valueName: 'ADDR', description: 'address announced in PASV replies (default: the control connection’s local address)', commands: [E], pending: FRONTENDS },
 
@@ -288,7 +290,7 @@ export const FLAGS: FlagSpec[] = [
     valueName: 'URL',
     default: 'http://127.0.0.1:8080',
     parse: parseUrl,
-    description: 'the gateway to talk to',
+    description: 'the gateway to talk to (rclone-config: its S3 endpoint; WebDAV is URL/d/)',
     commands: ['status', 'rclone-config'],
   },
 ];

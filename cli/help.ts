@@ -3,7 +3,7 @@
  * parser. `peerstor --help` shows the commands and EVERY flag (with the commands that take it);
  * `peerstor <command> --help` shows that command's flags only.
  */
-import type { FlagSpec } from './flag-spec.js';
+import { isPending, type FlagSpec } from './flag-spec.js';
 import { COMMANDS, COMMAND_SUMMARIES, type CommandName } from './flags.js';
 
 const WIDTH = 100;
@@ -32,24 +32,33 @@ export function flagUsage(f: FlagSpec): string {
   return f.type === 'bool' ? names : `${names} ${f.valueName ?? f.type.toUpperCase()}`;
 }
 
-export function flagDescription(f: FlagSpec, showCommands: boolean): string {
+const commandName = (c: string): string => (c === '' ? 'default' : c);
+
+/** `command` given: the description as that command's help shows it; else the overview's. */
+export function flagDescription(f: FlagSpec, showCommands: boolean, command?: CommandName): string {
   let text = f.description;
   if (f.repeatable) text += '; repeatable';
   if (f.default !== undefined) text += ` (default: ${f.default})`;
-  if (f.pending) text += ` (not yet effective: ${f.pending})`;
+  if (command !== undefined) {
+    if (isPending(f, command)) text += ` (not yet effective: ${f.pending})`;
+  } else if (f.pending) {
+    const pendingFor = f.pendingFor ?? f.commands;
+    const all = f.commands.every((c) => pendingFor.includes(c));
+    text += all ? ` (not yet effective: ${f.pending})` : ` (not yet effective for ${pendingFor.map(commandName).join(', ')}: ${f.pending})`;
+  }
   if (showCommands) {
-    const names = f.commands.map((c) => (c === '' ? 'default' : c));
+    const names = f.commands.map(commandName);
     if (COMMANDS.every((c) => f.commands.includes(c))) text += ' [all commands]';
     else if (!(f.commands.length === 1 && f.commands[0] === '')) text += ` [${names.join(', ')}]`;
   }
   return text;
 }
 
-function renderFlags(flags: FlagSpec[], showCommands: boolean): string[] {
+function renderFlags(flags: FlagSpec[], command?: CommandName): string[] {
   const out: string[] = [];
   for (const f of flags) {
     const usage = `  ${flagUsage(f)}`;
-    const desc = flagDescription(f, showCommands);
+    const desc = flagDescription(f, command === undefined, command);
     const first = usage.length + 2 > INDENT ? [usage] : [];
     const lead = first.length ? ' '.repeat(INDENT) : usage.padEnd(INDENT);
     const body = wrap(desc, INDENT, INDENT);
@@ -77,12 +86,12 @@ export function renderHelp(flags: FlagSpec[], command?: CommandName): string {
     lines.push(
       '',
       'Flags (those marked [..] belong to the commands named; the rest to the embedded default):',
-      ...renderFlags(flags, true),
+      ...renderFlags(flags),
     );
   } else {
     const name = command === '' ? 'peerstor' : `peerstor ${command}`;
     lines.push(`Usage: ${name} [FLAGS]`, '', COMMAND_SUMMARIES[command], '', 'Flags:');
-    lines.push(...renderFlags(flags.filter((f) => f.commands.includes(command)), false));
+    lines.push(...renderFlags(flags.filter((f) => f.commands.includes(command)), command));
   }
   lines.push(
     '',
@@ -99,7 +108,7 @@ export function renderFlagsMarkdown(flags: FlagSpec[]): string {
   const esc = (s: string): string => s.replace(/\|/g, '\\|');
   const rows = flags.map((f) => {
     const names = `${f.short ? `\`-${f.short}\`, ` : ''}\`--${f.name}${f.type === 'bool' ? '' : ` ${f.valueName ?? f.type.toUpperCase()}`}\``;
-    const commands = f.commands.map((c) => (c === '' ? 'default' : c));
+    const commands = f.commands.map(commandName);
     const where = COMMANDS.every((c) => f.commands.includes(c)) ? 'all' : commands.join(', ');
     return `| ${esc(names)} | ${esc(flagDescription(f, false))} | ${esc(where)} |`;
   });

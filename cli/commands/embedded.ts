@@ -5,7 +5,7 @@ import type { CliIo } from '../io.js';
 import { serveUntilStopped } from './serve-until-stopped.js';
 
 export async function runEmbedded(config: CliConfig, io: CliIo): Promise<number> {
-  const c = await buildComponents(config, { openVolumes: true, logger: io.logger });
+  const c = await buildComponents(config, io, { openVolumes: true, users: 'generate' });
   const { listen, tlsCert } = config;
   const base = `${tlsCert ? 'https' : 'http'}://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
   c.logger.info(

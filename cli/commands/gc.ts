@@ -6,7 +6,7 @@ import type { CliIo } from '../io.js';
 export async function runGc(config: CliConfig, io: CliIo): Promise<number> {
   // The volumes are opened by the integrated collector itself: opening them here would empty
   // their tmp/ directories under a gateway that may be running.
-  const c = await buildComponents(config, { openVolumes: false, logger: io.logger });
+  const c = await buildComponents(config, io, { openVolumes: false });
   try {
     const summary = await runGarbageCollection(c);
     io.stdout(config.json ? JSON.stringify(summary) + '\n' : Object.entries(summary).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');

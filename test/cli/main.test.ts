@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { main } from '../../cli/main.js';
 import { COMMANDS, FLAGS } from '../../cli/flags.js';
-import { flagUsage } from '../../cli/help.js';
+import { flagDescription, flagUsage } from '../../cli/help.js';
 import type { CliIo } from '../../cli/io.js';
 import { applyCpuAffinity } from '../../cli/cpu-affinity.js';
 
@@ -63,7 +63,8 @@ test('cross-flag checks are usage errors too', async () => {
     const cases: [string[], RegExp][] = [
       [[], /^peerstor: --volume: at least one volume/],
       [['-v', vol, '--tls-cert', '/c.pem'], /^peerstor: --tls-cert: needs --tls-key/],
-      [['-v', vol, '--ftps-only'], /^peerstor: --ftps-only: needs --tls-cert/],
+      [['-v', vol, '--ftps-only', '--ftp-listen', '127.0.0.1:0'], /^peerstor: --ftps-only: needs --tls-cert/],
+      [['-v', vol, '--ftps-only'], /^peerstor: --ftps-only: needs --ftp-listen/],
       [['-v', vol, '-v', vol], /^peerstor: --volume: .* is given twice/],
       [['-v', vol, '--user', 'ab:short'], /^peerstor: --user: /],
       [['-v', vol, '--chunk-size', '1k'], /^peerstor: --chunk-size: /],
@@ -83,21 +84,30 @@ test('cross-flag checks are usage errors too', async () => {
 test('--help lists every flag of the table; per-command help exactly that command’s flags', async () => {
   const all = await run(['--help']);
   assert.equal(all.code, 0);
+  const flat = (t: string) => t.replace(/\s+/g, ' ');
   for (const f of FLAGS) {
     assert.ok(all.stdout.includes(flagUsage(f)), `--help shows ${flagUsage(f)}`);
-    if (f.pending) assert.ok(all.stdout.includes(`not yet effective: ${f.pending}`));
+    assert.ok(flat(all.stdout).includes(flat(flagDescription(f, true))), `--help describes --${f.name}`);
   }
+  assert.ok(flat(all.stdout).includes('not yet effective'), 'pending flags are marked');
   for (const c of COMMANDS) if (c) assert.ok(all.stdout.includes(`  ${c} `), `--help names the ${c} command`);
   for (const c of COMMANDS) {
     const r = c === 'help' ? await run(['help', 'help']) : c ? await run([c, '--help']) : await run(['help', 'default']);
     assert.equal(r.code, 0);
     for (const f of FLAGS) {
-      const shown = r.stdout.includes(`--${f.name} `) || r.stdout.includes(`--${f.name}\n`);
+      const usage = `  ${flagUsage(f)}`;
+      const shown = r.stdout.split('\n').some((l) => l === usage || l.startsWith(`${usage} `));
       assert.equal(shown, f.commands.includes(c), `help for "${c}" ${f.commands.includes(c) ? 'shows' : 'hides'} --${f.name}`);
+      if (shown) assert.ok(flat(r.stdout).includes(flat(flagDescription(f, false, c))), `help for "${c}" describes --${f.name}`);
     }
   }
   assert.equal((await run(['help', 'status'])).stdout, (await run(['status', '--help'])).stdout);
   assert.equal((await run(['help', 'nothing'])).code, 2);
+  // pending is per command: --user works for rclone-config, not yet for the embedded default
+  const user = FLAGS.find((f) => f.name === 'user')!;
+  assert.match(flagDescription(user, false, ''), /not yet effective/);
+  assert.doesNotMatch(flagDescription(user, false, 'rclone-config'), /not yet effective/);
+  assert.doesNotMatch(flat((await run(['help', 'rclone-config'])).stdout), /not yet effective/);
 });
 
 test('--version and version', async () => {
@@ -180,7 +190,40 @@ test('embedded default opens the volumes, warns about pending flags, and reports
     assert.ok(r.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('single-peer network')));
     const badCreds = await run(['-v', './data::rw', '--credentials', 'creds', '--user', 'bob:other-secret'], { cwd: dir });
     assert.equal(badCreds.code, 2);
-    assert.match(badCreds.stderr, /^peerstor: --credentials: .*creds line 2: access key "bob" is given twice\n$/);
+    assert.match(badCreds.stderr, /^peerstor: --credentials: access key "bob" is given more than once\n$/);
+    await writeFile(join(dir, 'short'), 'carol:short\n');
+    const shortSecret = await run(['-v', './data::rw', '--credentials', 'short'], { cwd: dir });
+    assert.equal(shortSecret.code, 2);
+    assert.match(shortSecret.stderr, /^peerstor: --credentials: .*short:1: secret key for "carol" is shorter than 8 characters\n$/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('without users the embedded default generates one key pair (0600) once; rclone-config finds it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'peerstor-cli-'));
+  try {
+    const first = await run(['-v', `${dir}/vol::rw`]);
+    const m = /generated a user, stored in (\S+) \(mode 0600\): access key (\S+), secret key (\S+)\n/.exec(first.stderr);
+    assert.ok(m, first.stderr);
+    assert.equal(m[1], join(dir, 'vol', '.peerstor', 'credentials'));
+    assert.equal((await stat(m[1])).mode & 0o777, 0o600);
+    const second = await run(['-v', `${dir}/vol::rw`]);
+    assert.ok(!second.stderr.includes('generated a user'), 'the stored pair is reused');
+    const rc = await run(['rclone-config', '-v', `${dir}/vol`, '--gateway', 'http://127.0.0.1:9000', '--sftp-listen', '127.0.0.1:2222']);
+    assert.equal(rc.code, 0, rc.stderr);
+    assert.match(rc.stdout, /^\[peerstor\]\ntype = s3\n/);
+    assert.ok(rc.stdout.includes(`access_key_id = ${m[2]}\n`));
+    assert.ok(rc.stdout.includes(`secret_access_key = ${m[3]}\n`));
+    assert.ok(rc.stdout.includes('endpoint = http://127.0.0.1:9000\n'));
+    assert.ok(rc.stdout.includes('url = http://127.0.0.1:9000/d/\n'));
+    assert.ok(rc.stdout.includes('[peerstor-sftp]\n'));
+    assert.ok(!rc.stdout.includes('[peerstor-ftp]'), 'no FTP remote without --ftp-listen');
+    const explicit = await run(['rclone-config', '--user', 'AKIAEXAMPLE:secretsecret', '-v', `${dir}/vol`]);
+    assert.ok(explicit.stdout.includes('access_key_id = AKIAEXAMPLE\n'), '--user wins over the stored pair');
+    const nobody = await run(['rclone-config', '--state', join(dir, 'empty')]);
+    assert.equal(nobody.code, 2);
+    assert.match(nobody.stderr, /^peerstor: --user: no user to configure/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -189,7 +232,7 @@ test('embedded default opens the volumes, warns about pending flags, and reports
 test('subcommands whose pieces are not wired say so (exit 1)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'peerstor-cli-'));
   try {
-    for (const argv of [['node', '-v', `${dir}/n::rw`], ['gc', '-v', `${dir}/g::rw`], ['rclone-config']]) {
+    for (const argv of [['node', '-v', `${dir}/n::rw`], ['gc', '-v', `${dir}/g::rw`]]) {
       const r = await run(argv);
       assert.equal(r.code, 1, argv.join(' '));
       assert.match(r.stderr, /^peerstor: [a-z-]+: not wired into this build yet: /);
