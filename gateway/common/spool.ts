@@ -144,9 +144,14 @@ export class WriteSpool {
     this.#done = true;
     try {
       if (!this.#dirty) return undefined;
-      const body = createReadStream('', { fd: this.#fh, start: 0, end: this.#size - 1, autoClose: false, highWaterMark: 1 << 20 });
-      if (this.#size === 0) body.destroy();
-      return await this.#view.write(this.path, this.#size === 0 ? emptyBody() : body, { expectedSize: this.#size });
+      if (this.#size === 0) return await this.#view.write(this.path, emptyBody(), { expectedSize: 0 });
+      // Read back by path (a stream on the FileHandle itself breaks when the handle is closed).
+      const body = createReadStream(join(this.#dir, 'data'), { start: 0, end: this.#size - 1, highWaterMark: 1 << 20 });
+      try {
+        return await this.#view.write(this.path, body, { expectedSize: this.#size });
+      } finally {
+        body.destroy();
+      }
     } finally {
       await this.#cleanup();
     }
