@@ -10,7 +10,9 @@
  */
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { v2 } from 'webdav-server';
-import type { PathView } from '../common/path-view.js';
+import { PathView } from '../common/path-view.js';
+import type { ObjectStore } from '../../backend/core/object-store.js';
+import { StoreError } from '../../backend/core/errors.js';
 import { webdavError } from './errors.js';
 
 type Path = v2.Path;
@@ -21,20 +23,32 @@ export interface TenantUserRef extends v2.IUser {
   view: PathView;
 }
 
+/**
+ * webdav-server asks some questions with its own internal context (e.g. the type of the root to
+ * build the Allow header), which carries no tenant. That context gets a view of no store at all:
+ * the root is an empty folder and anything else is refused.
+ */
+const NOBODY = new PathView(
+  new Proxy({} as ObjectStore, {
+    get: () => () => Promise.reject(new StoreError('AccessDenied', 'no tenant on this request')),
+  }),
+  { readOnly: true },
+);
+
 function viewOf(ctx: Ctx): PathView {
-  const user = ctx.user as TenantUserRef | undefined;
-  if (!user?.view) throw v2.Errors.BadAuthentication;
-  return user.view;
+  return (ctx.user as TenantUserRef | undefined)?.view ?? NOBODY;
 }
 
 function tenantOf(ctx: Ctx): string {
-  return (ctx.user as TenantUserRef).uid;
+  return (ctx.user as TenantUserRef | undefined)?.uid ?? '';
 }
+
+const WEBDAV_SERVER_ERRORS = new Set<unknown>(Object.values(v2.Errors));
 
 function run<T>(cb: (e?: Error, v?: T) => void, fn: () => Promise<T>): void {
   fn().then(
     (v) => cb(undefined, v),
-    (err: unknown) => cb(err === v2.Errors.BadAuthentication ? (err as Error) : webdavError(err)),
+    (err: unknown) => cb(WEBDAV_SERVER_ERRORS.has(err) ? (err as Error) : webdavError(err)),
   );
 }
 
@@ -171,7 +185,7 @@ export class StoreFileSystem extends v2.FileSystem {
         pass.end();
         p.then(
           () => cb(),
-          (err: unknown) => cb(webdavError(err)),
+          (err: unknown) => cb(WEBDAV_SERVER_ERRORS.has(err) ? (err as Error) : webdavError(err)),
         );
       },
       destroy(err, cb) {
