@@ -2,22 +2,33 @@
  * The composition root: the ONE place that turns a CliConfig into running components. Subcommand
  * handlers (cli/commands/) call into it and never construct backend or gateway pieces themselves.
  *
- * What is wired today: logger, CPU affinity, the user list (--user, --credentials, or a key pair
- * generated into <state>/credentials), the state directory, and the local volumes
- * (DiskFragmentStore with --quota).
+ * Wired: logger, CPU affinity, the user list (--user, --credentials, or a key pair generated into
+ * <state>/credentials), the state directory, the local volumes (DiskFragmentStore with --quota),
+ * and for the embedded default the real store (PeerStore over a LocalPlacement) with the HTTP
+ * listener (S3, WebDAV /d/, web page /ui/), SFTP and FTP.
  *
  * ─── INTEGRATION POINTS ───────────────────────────────────────────────────────────────────────
- * The three functions marked `INTEGRATION` below are where the integrator plugs in the pieces
- * other helpers are building; until then each throws NotWiredError, which the command reports
- * truthfully (exit status 1) instead of pretending to serve. When wiring a flag, delete its
- * `pending` note in cli/flags.ts so --help and the warnings stop calling it "not yet effective".
+ * What is still open is marked `INTEGRATION` below: the peer network (placement over the DHT for
+ * the embedded default, `peerstor node`), `peerstor gc`, the /-/ ops endpoints. Until wired, the
+ * commands throw NotWiredError, which they report truthfully (exit 1) instead of pretending. When
+ * wiring a flag, delete its `pending` note in cli/flags.ts so --help and the warnings stop calling
+ * it "not yet effective".
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../backend/core/logger.js';
 import { DiskFragmentStore } from '../backend/fragments/disk-fragment-store.js';
+import { CpuPool } from '../backend/store/cpu-pool.js';
+import { LocalPlacement } from '../backend/store/local-placement.js';
+import { PeerStore } from '../backend/store/peer-store.js';
 import { GENERATED_CREDENTIALS_FILE, loadOrCreateUsers, parseCredentialsFile, parseUserPair } from '../gateway/common/credentials.js';
+import { LoginThrottle } from '../gateway/common/login-throttle.js';
 import { UserRegistry, type User } from '../gateway/common/users.js';
+import { startFtpServer } from '../gateway/ftp/index.js';
+import { createHttpServer } from '../gateway/http-server.js';
+import { startSftpServer } from '../gateway/sftp/index.js';
+import { createWebHandler } from '../gateway/web/index.js';
+import { createWebdavHandler } from '../gateway/webdav/index.js';
 import type { CliConfig } from './config.js';
 import { applyCpuAffinity } from './cpu-affinity.js';
 import { isPending } from './flag-spec.js';
@@ -151,21 +162,103 @@ export async function buildComponents(config: CliConfig, io: CliIo, options: Bui
 
 // ─── INTEGRATION ────────────────────────────────────────────────────────────────────────────────
 
+function hostPort(hp: { host: string; port: number }): string {
+  return `${hp.host.includes(':') ? `[${hp.host}]` : hp.host}:${hp.port}`;
+}
+
 /**
- * INTEGRATION: the embedded default. Plug in, in this order:
- * 1. the local Placement over `c.fragments` (backend/store/local-placement.ts), joined by the
- *    NetworkPlacement when --bootstrap / --dht-port / --network-key are given (backend/network/);
- * 2. the real TenantStores (backend/store/ + backend/index/, index and keys under
- *    c.config.stateDir) with chunkSize, erasure, cacheSize, readAhead, enableCompression,
- *    maxUploadChunk, maxConcurrentUploads, cpuThreads, timeoutMs from c.config;
- * 3. the HTTP server on c.config.listen (gateway/http-server.ts: S3 with region/domain/TLS, WebDAV
- *    under /d/, the web page), SFTP on sftpListen (authorizedKeysFile), FTP on ftpListen (ftpsOnly,
- *    ftpPasvPorts, ftpPasvAddress), all sharing c.users and c.config.anonymous.
- * Return every started piece as a Service; the caller closes them in reverse order on shutdown.
+ * The embedded default: the real store (PeerStore over a LocalPlacement on the -v volumes) and
+ * every front end: one HTTP listener on --listen (S3 at the root, WebDAV under /d/, the web page
+ * under /ui/), SFTP on --sftp-listen and FTP/FTPS on --ftp-listen when given, all sharing the user
+ * list and one login throttle. Returns the started pieces in start order; the caller closes them
+ * in reverse. If any piece fails to start, those already started are closed before rethrowing.
+ *
+ * INTEGRATION still open here: the NetworkPlacement (backend/network/) instead of LocalPlacement
+ * when --bootstrap / --dht-port / --network-key are given; the /-/ ops endpoints
+ * (backend/metrics/ops-handler.ts) with a Metrics registry the front ends record into;
+ * --max-upload-chunk and --max-concurrent-uploads (no component takes them yet).
  */
 export async function startEmbedded(c: CliComponents): Promise<Service[]> {
-  void c;
-  throw new NotWiredError('the object store and the front ends (S3, WebDAV, SFTP, FTP)');
+  const { config, logger, users } = c;
+  if (!c.fragments || !config.stateDir) throw new Error('startEmbedded needs the volumes open (buildComponents openVolumes)');
+  const services: Service[] = [];
+  try {
+    const pool = config.cpuThreads !== undefined ? new CpuPool(config.cpuThreads) : undefined;
+    if (pool) services.push({ name: 'cpu pool', close: () => pool.close() });
+    const placement = new LocalPlacement({ store: c.fragments, logger });
+    const store = await PeerStore.open(
+      {
+        stateDir: config.stateDir,
+        avgChunkSize: config.chunkSize,
+        erasure: config.erasure,
+        cacheSize: config.cacheSize,
+        readAhead: config.readAhead,
+        compression: config.enableCompression,
+        timeoutMs: config.timeoutMs,
+      },
+      { logger, placement, pool },
+    );
+    services.push({ name: 'store', close: () => store.close() });
+
+    const throttle = new LoginThrottle();
+    services.push({ name: 'login throttle', close: async () => throttle.close() });
+    const dav = createWebdavHandler({ prefix: '/d/', anonymous: config.anonymous }, { users, stores: store, logger, throttle });
+    services.push({ name: 'webdav', close: () => dav.close() });
+    const web = createWebHandler({ prefix: '/ui/' }, { logger });
+    const http = await createHttpServer(
+      {
+        listen: hostPort(config.listen),
+        tlsCert: config.tlsCert,
+        tlsKey: config.tlsKey,
+        mounts: [
+          { prefix: '/d/', handler: dav.handler },
+          { prefix: web.prefix, handler: web.handler },
+        ],
+        s3: { region: config.region, domain: config.domain },
+      },
+      { users, stores: store, logger },
+    );
+    services.push({ name: 'http', close: () => http.close() });
+    const serving: Record<string, string> = { s3: http.url, webdav: `${http.url}/d/`, web: `${http.url}/ui/` };
+
+    const spoolDir = join(config.stateDir, 'spool-files');
+    if (config.sftpListen || config.ftpListen) await mkdir(spoolDir, { recursive: true });
+    if (config.sftpListen) {
+      const sftp = await startSftpServer(
+        {
+          listen: hostPort(config.sftpListen),
+          hostKeyFile: join(config.stateDir, 'ssh_host_ed25519_key'),
+          authorizedKeysFile: config.authorizedKeysFile,
+          spoolDir,
+        },
+        { users, stores: store, logger, throttle },
+      );
+      services.push({ name: 'sftp', close: () => sftp.close() });
+      serving.sftp = hostPort(sftp.address);
+    }
+    if (config.ftpListen) {
+      const ftp = await startFtpServer(
+        {
+          listen: hostPort(config.ftpListen),
+          pasvPorts: config.ftpPasvPorts ? [config.ftpPasvPorts.from, config.ftpPasvPorts.to] : undefined,
+          pasvAddress: config.ftpPasvAddress,
+          tlsCert: config.tlsCert,
+          tlsKey: config.tlsKey,
+          certDir: join(config.stateDir, 'ftp-cert'),
+          ftpsOnly: config.ftpsOnly,
+          spoolDir,
+        },
+        { users, stores: store, logger, throttle },
+      );
+      services.push({ name: 'ftp', close: () => ftp.close() });
+      serving.ftp = hostPort(ftp.address);
+    }
+    logger.info(serving, 'serving');
+    return services;
+  } catch (err) {
+    for (const s of [...services].reverse()) await s.close().catch((e: unknown) => logger.error({ err: e, service: s.name }, 'failed to stop'));
+    throw err;
+  }
 }
 
 /**

@@ -40,7 +40,8 @@ export interface CliConfig {
   users: { accessKey: string; secretKey: string }[];
   credentialsFile?: string;
   anonymous?: 'ro' | 'rw';
-  region: string;
+  /** undefined: any SigV4 region is accepted */
+  region?: string;
   domain?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -82,7 +83,7 @@ export function resolveConfig(command: CommandName, positionals: string[], value
     chunkSize: get<number>('chunk-size') ?? 4 * 2 ** 20,
     erasure: get<{ k: number; n: number }>('erasure') ?? { k: 10, n: 16 },
     cacheSize: get<number>('cache-size') ?? 256 * 2 ** 20,
-    readAhead: get<number>('read-ahead') ?? 4,
+    readAhead: get<number>('read-ahead') ?? 2,
     enableCompression: get<boolean>('enable-compression') ?? false,
     maxUploadChunk: get<number>('max-upload-chunk') ?? 5 * 2 ** 30,
     maxConcurrentUploads: get<number>('max-concurrent-uploads') ?? 16,
@@ -91,7 +92,7 @@ export function resolveConfig(command: CommandName, positionals: string[], value
     users: get<{ accessKey: string; secretKey: string }[]>('user') ?? [],
     credentialsFile: abs(get<string>('credentials')),
     anonymous: get<'ro' | 'rw'>('anonymous'),
-    region: get<string>('region') ?? 'us-east-1',
+    region: get<string>('region'),
     domain: get<string>('domain'),
     tlsCert: abs(get<string>('tls-cert')),
     tlsKey: abs(get<string>('tls-key')),
@@ -135,8 +136,6 @@ function checkConfig(c: CliConfig): void {
     throw new UsageError(c.tlsCert === undefined ? '--tls-key: needs --tls-cert too' : '--tls-cert: needs --tls-key too');
   }
   if (c.ftpsOnly && c.ftpListen === undefined) throw new UsageError('--ftps-only: needs --ftp-listen');
-  // rclone-config only describes the server: the certificate is the server's business.
-  if (c.ftpsOnly && c.tlsCert === undefined && c.command === '') throw new UsageError('--ftps-only: needs --tls-cert and --tls-key');
   const seen = new Set<string>();
   for (const u of c.users) {
     if (seen.has(u.accessKey)) throw new UsageError(`--user: access key "${u.accessKey}" is given twice`);
@@ -147,5 +146,5 @@ function checkConfig(c: CliConfig): void {
       throw new UsageError(`--user: ${(err as Error).message}`);
     }
   }
-  if (!/^[a-z0-9-]{1,64}$/.test(c.region)) throw new UsageError(`--region: "${c.region}" is not a region name such as us-east-1`);
+  if (c.region !== undefined && !/^[a-z0-9-]{1,64}$/.test(c.region)) throw new UsageError(`--region: "${c.region}" is not a region name such as us-east-1`);
 }

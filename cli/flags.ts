@@ -33,9 +33,8 @@ export const COMMAND_SUMMARIES: Record<CommandName, string> = {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const STORE = 'the store is not wired in yet';
+const UNUSED = 'no component takes it yet';
 const NETWORK = 'the peer network is not wired in yet';
-const FRONTENDS = 'the front ends are not wired in yet';
 
 const E = '';
 const ALL: string[] = [E, 'node', 'status', 'rclone-config', 'gc', 'version', 'help'];
@@ -102,9 +101,10 @@ export const FLAGS: FlagSpec[] = [
     valueName: 'HOST:PORT',
     default: '127.0.0.1:8080',
     parse: parseHostPort,
-    description: 'HTTP address: the S3 API, WebDAV under /d/ and the web page (for `node`: the data plane)',
+    description: 'HTTP address: the S3 API at /, WebDAV under /d/, the web page under /ui/ (for node: the data plane)',
     commands: [E, 'node'],
-    pending: FRONTENDS,
+    pending: NETWORK,
+    pendingFor: ['node'],
   },
   {
     name: 'dht-port',
@@ -139,7 +139,8 @@ export const FLAGS: FlagSpec[] = [
     default: '30s',
     description: 'per-operation timeout towards peers (e.g. 30s, 500ms)',
     commands: [E, 'node'],
-    pending: STORE,
+    pending: NETWORK,
+    pendingFor: ['node'],
   },
 
   // ---- data path -------------------------------------------------------------------------------
@@ -151,7 +152,6 @@ export const FLAGS: FlagSpec[] = [
     default: '4m',
     description: 'average chunk size of content-defined chunking',
     commands: [E],
-    pending: STORE,
   },
   {
     name: 'erasure',
@@ -161,7 +161,6 @@ export const FLAGS: FlagSpec[] = [
     parse: (t) => parseErasure(t, MAX_DATA, MAX_PARITY),
     description: `Reed-Solomon: any K of N fragments rebuild a chunk (K,N or K+M with M parity; K ≤ ${MAX_DATA}, N-K ≤ ${MAX_PARITY})`,
     commands: [E],
-    pending: STORE,
   },
   {
     name: 'cache-size',
@@ -170,23 +169,20 @@ export const FLAGS: FlagSpec[] = [
     default: '256m',
     description: 'memory for the cache of decrypted chunks',
     commands: [E],
-    pending: STORE,
   },
   {
     name: 'read-ahead',
     type: 'int',
     valueName: 'N',
-    default: '4',
+    default: '2',
     description: 'chunks fetched ahead of a sequential reader',
     commands: [E],
-    pending: STORE,
   },
   {
     name: 'enable-compression',
     type: 'bool',
     description: 'compress chunks before encryption when that makes them smaller',
     commands: [E],
-    pending: STORE,
   },
   {
     name: 'max-upload-chunk',
@@ -195,7 +191,7 @@ export const FLAGS: FlagSpec[] = [
     default: '5g',
     description: 'largest body one PUT or one part may carry (larger → EntityTooLarge)',
     commands: [E],
-    pending: STORE,
+    pending: UNUSED,
   },
   {
     name: 'max-concurrent-uploads',
@@ -204,7 +200,7 @@ export const FLAGS: FlagSpec[] = [
     default: '16',
     description: 'uploads processed at once; more wait their turn',
     commands: [E],
-    pending: STORE,
+    pending: UNUSED,
   },
   {
     name: 'cpu-threads',
@@ -212,7 +208,8 @@ export const FLAGS: FlagSpec[] = [
     valueName: 'N',
     description: 'threads for chunking, hashing, encryption and coding (default: one per CPU)',
     commands: [E, 'node'],
-    pending: STORE,
+    pending: NETWORK,
+    pendingFor: ['node'],
   },
   {
     name: 'cpu-affinity',
@@ -233,8 +230,6 @@ export const FLAGS: FlagSpec[] = [
     parse: parseUserPair,
     description: 'a user (access key : secret key); each access key is its own tenant; for rclone-config, the user to configure',
     commands: [E, 'rclone-config'],
-    pending: FRONTENDS,
-    pendingFor: [E],
   },
   {
     name: 'credentials',
@@ -242,46 +237,41 @@ export const FLAGS: FlagSpec[] = [
     valueName: 'FILE',
     description: 'more users, one AK:SK per line (# comments); without --user and --credentials the first start generates a key pair into <state>/credentials (mode 0600) and prints it once on stderr',
     commands: [E, 'rclone-config'],
-    pending: FRONTENDS,
-    pendingFor: [E],
   },
   {
     name: 'anonymous',
     type: 'string',
     valueName: 'ro|rw',
     parse: oneOf(['ro', 'rw'] as const),
-    description: 'let requests without credentials read (ro) or also write (rw)',
+    description: 'let WebDAV requests without credentials read (ro) or also write (rw) the first user’s buckets (S3, SFTP and FTP always need credentials)',
     commands: [E],
-    pending: FRONTENDS,
   },
 
   // ---- S3 / HTTP -------------------------------------------------------------------------------
-  { name: 'region', type: 'string', valueName: 'REGION', default: 'us-east-1', description: 'the S3 region SigV4 signatures must name', commands: [E, 'rclone-config'], pending: FRONTENDS, pendingFor: [E] },
+  { name: 'region', type: 'string', valueName: 'REGION', description: 'the S3 region SigV4 signatures must name (default: any region is accepted; rclone-config writes us-east-1)', commands: [E, 'rclone-config'] },
   {
     name: 'domain',
     type: 'string',
     valueName: 'DOMAIN',
     description: 'base domain for virtual-host-style requests (bucket.DOMAIN); path style always works',
     commands: [E],
-    pending: FRONTENDS,
   },
-  { name: 'tls-cert', type: 'string', valueName: 'FILE', description: 'PEM certificate: serve HTTPS (and FTPS) with it; needs --tls-key', commands: [E], pending: FRONTENDS },
-  { name: 'tls-key', type: 'string', valueName: 'FILE', description: 'PEM private key for --tls-cert', commands: [E], pending: FRONTENDS },
+  { name: 'tls-cert', type: 'string', valueName: 'FILE', description: 'PEM certificate: serve HTTPS on --listen and FTPS with it; needs --tls-key', commands: [E] },
+  { name: 'tls-key', type: 'string', valueName: 'FILE', description: 'PEM private key for --tls-cert', commands: [E] },
 
   // ---- SFTP / FTP ------------------------------------------------------------------------------
-  { name: 'sftp-listen', type: 'string', valueName: 'HOST:PORT', parse: parseHostPort, description: 'serve SFTP here (off unless given)', commands: [E, 'rclone-config'], pending: FRONTENDS, pendingFor: [E] },
+  { name: 'sftp-listen', type: 'string', valueName: 'HOST:PORT', parse: parseHostPort, description: 'serve SFTP here (off unless given)', commands: [E, 'rclone-config'] },
   {
     name: 'authorized-keys',
     type: 'string',
     valueName: 'FILE',
     description: 'OpenSSH authorized_keys for SFTP public-key login (the comment field names the access key)',
     commands: [E],
-    pending: FRONTENDS,
   },
-  { name: 'ftp-listen', type: 'string', valueName: 'HOST:PORT', parse: parseHostPort, description: 'serve FTP here (off unless given)', commands: [E, 'rclone-config'], pending: FRONTENDS, pendingFor: [E] },
-  { name: 'ftps-only', type: 'bool', description: 'refuse FTP logins that did not switch to TLS first (AUTH TLS); needs --tls-cert', commands: [E, 'rclone-config'], pending: FRONTENDS, pendingFor: [E] },
-  { name: 'ftp-pasv-ports', type: 'string', valueName: 'A-B', parse: parsePortRange, description: 'port range for passive FTP data connections', commands: [E], pending: FRONTENDS },
-  { name: 'ftp-pasv-address', type: 'string', valueName: 'ADDR', description: 'address announced in PASV replies (default: the control connection’s local address)', commands: [E], pending: FRONTENDS },
+  { name: 'ftp-listen', type: 'string', valueName: 'HOST:PORT', parse: parseHostPort, description: 'serve FTP here (off unless given)', commands: [E, 'rclone-config'] },
+  { name: 'ftps-only', type: 'bool', description: 'refuse FTP logins that did not switch to TLS first (AUTH TLS); uses --tls-cert / --tls-key, else a self-signed certificate kept in <state>/ftp-cert', commands: [E, 'rclone-config'] },
+  { name: 'ftp-pasv-ports', type: 'string', valueName: 'A-B', parse: parsePortRange, description: 'port range for passive FTP data connections', commands: [E] },
+  { name: 'ftp-pasv-address', type: 'string', valueName: 'ADDR', description: 'address announced in PASV replies (default: the control connection’s local address)', commands: [E] },
 
   // ---- client side -----------------------------------------------------------------------------
   {

@@ -22,7 +22,7 @@ export async function runRcloneConfig(config: CliConfig, io: CliIo): Promise<num
       endpoint,
       accessKey: user.accessKey,
       secretKey: user.secretKey,
-      region: config.region,
+      region: config.region ?? 'us-east-1',
       webdavUrl: new URL('/d/', config.gateway).href,
       sftp: config.sftpListen,
       ftp: config.ftpListen ? { ...config.ftpListen, tls: config.ftpsOnly } : undefined,

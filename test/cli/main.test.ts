@@ -7,6 +7,8 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { main } from '../../cli/main.js';
 import { COMMANDS, FLAGS } from '../../cli/flags.js';
@@ -63,7 +65,6 @@ test('cross-flag checks are usage errors too', async () => {
     const cases: [string[], RegExp][] = [
       [[], /^peerstor: --volume: at least one volume/],
       [['-v', vol, '--tls-cert', '/c.pem'], /^peerstor: --tls-cert: needs --tls-key/],
-      [['-v', vol, '--ftps-only', '--ftp-listen', '127.0.0.1:0'], /^peerstor: --ftps-only: needs --tls-cert/],
       [['-v', vol, '--ftps-only'], /^peerstor: --ftps-only: needs --ftp-listen/],
       [['-v', vol, '-v', vol], /^peerstor: --volume: .* is given twice/],
       [['-v', vol, '--user', 'ab:short'], /^peerstor: --user: /],
@@ -103,10 +104,10 @@ test('--help lists every flag of the table; per-command help exactly that comman
   }
   assert.equal((await run(['help', 'status'])).stdout, (await run(['status', '--help'])).stdout);
   assert.equal((await run(['help', 'nothing'])).code, 2);
-  // pending is per command: --user works for rclone-config, not yet for the embedded default
-  const user = FLAGS.find((f) => f.name === 'user')!;
-  assert.match(flagDescription(user, false, ''), /not yet effective/);
-  assert.doesNotMatch(flagDescription(user, false, 'rclone-config'), /not yet effective/);
+  // pending is per command: --listen works for the embedded default, not yet for node
+  const listen = FLAGS.find((f) => f.name === 'listen')!;
+  assert.match(flagDescription(listen, false, 'node'), /not yet effective/);
+  assert.doesNotMatch(flagDescription(listen, false, ''), /not yet effective/);
   assert.doesNotMatch(flat((await run(['help', 'rclone-config'])).stdout), /not yet effective/);
 });
 
@@ -173,24 +174,65 @@ test('status counts fragment files of a volume without opening it as a store', a
   }
 });
 
-test('embedded default opens the volumes, warns about pending flags, and reports what is not wired (exit 1)', async () => {
+test('embedded default serves S3, WebDAV and the web page from its volumes until stopped', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'peerstor-cli-'));
   try {
-    await writeFile(join(dir, 'creds'), '# users\nbob:secret-bob-1\n\n');
-    const r = await run(['-v', './data::rw', '--user', 'alice:secret-alice', '--credentials', 'creds', '--chunk-size', '8m', '--listen', '127.0.0.1:0'], { cwd: dir });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /^peerstor: not wired into this build yet: [^\n]+\n$/);
+    await writeFile(join(dir, 'creds'), '# users\nbob-key:secret-bob-1\n\n');
+    let stderr = '';
+    const logs: Record<string, unknown>[] = [];
+    const controller = new AbortController();
+    const running = main(
+      ['-v', './data::rw', '--user', 'alice-key:secret-alice', '--credentials', 'creds', '--chunk-size', '256k', '--max-upload-chunk', '1g', '--listen', '127.0.0.1:0'],
+      {
+        stdout: () => undefined,
+        stderr: (t) => void (stderr += t),
+        env: {},
+        home: '/nonexistent-home',
+        cwd: dir,
+        signal: controller.signal,
+        logger: pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
+      },
+    );
+    let finished: number | undefined;
+    void running.then((code) => (finished = code));
+    let serving: Record<string, unknown> | undefined;
+    while (!serving && finished === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      serving = logs.find((l) => l.msg === 'serving');
+    }
+    assert.ok(serving, `the embedded default stopped early (${finished}): ${stderr}`);
+    const base = serving.s3 as string;
+    assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/);
+
+    const s3 = new S3Client({ endpoint: base, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'alice-key', secretAccessKey: 'secret-alice' } });
+    try {
+      const data = randomBytes(700_000);
+      await s3.send(new CreateBucketCommand({ Bucket: 'cli-bucket' }));
+      await s3.send(new PutObjectCommand({ Bucket: 'cli-bucket', Key: 'dir/obj.bin', Body: data }));
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'cli-bucket', Key: 'dir/obj.bin' }));
+      assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(data), 'S3 round trip');
+      const dav = await fetch(`${base}/d/cli-bucket/dir/obj.bin`, { headers: { authorization: `Basic ${Buffer.from('alice-key:secret-alice').toString('base64')}` } });
+      assert.equal(dav.status, 200);
+      assert.ok(Buffer.from(await dav.arrayBuffer()).equals(data), 'WebDAV serves the same bytes');
+      const ui = await fetch(`${base}/ui/`);
+      assert.equal(ui.status, 200);
+      await ui.arrayBuffer();
+    } finally {
+      s3.destroy();
+    }
     assert.ok(existsSync(join(dir, 'data', 'fragments')), 'the volume was opened');
-    assert.ok(existsSync(join(dir, 'data', '.peerstor')), 'the state directory defaults to <first volume>/.peerstor');
-    const warned = r.logs.filter((l) => l.level === 40).map((l) => l.flag);
-    assert.ok(warned.includes('--chunk-size') && warned.includes('--user') && warned.includes('--listen'), JSON.stringify(warned));
-    assert.ok(!warned.includes('--volume'), 'effective flags are not warned about');
-    const intro = r.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('embedded default'));
-    assert.equal(intro?.users, 2);
-    assert.ok(r.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('single-peer network')));
-    const badCreds = await run(['-v', './data::rw', '--credentials', 'creds', '--user', 'bob:other-secret'], { cwd: dir });
+    assert.ok(existsSync(join(dir, 'data', '.peerstor', 'index.sqlite')), 'the state directory defaults to <first volume>/.peerstor');
+    const warned = logs.filter((l) => l.level === 40 && l.flag).map((l) => l.flag);
+    assert.deepEqual(warned, ['--max-upload-chunk'], 'exactly the given flags that are not effective yet are warned about');
+    assert.equal(logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('embedded default'))?.users, 2);
+
+    controller.abort();
+    assert.equal(await running, 0, stderr);
+    assert.equal(stderr, '');
+
+    const badCreds = await run(['-v', './data::rw', '--credentials', 'creds', '--user', 'bob-key:other-secret'], { cwd: dir });
     assert.equal(badCreds.code, 2);
-    assert.match(badCreds.stderr, /^peerstor: --credentials: access key "bob" is given more than once\n$/);
+    assert.match(badCreds.stderr, /^peerstor: --credentials: access key "bob-key" is given more than once\n$/);
     await writeFile(join(dir, 'short'), 'carol:short\n');
     const shortSecret = await run(['-v', './data::rw', '--credentials', 'short'], { cwd: dir });
     assert.equal(shortSecret.code, 2);
@@ -203,12 +245,12 @@ test('embedded default opens the volumes, warns about pending flags, and reports
 test('without users the embedded default generates one key pair (0600) once; rclone-config finds it', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'peerstor-cli-'));
   try {
-    const first = await run(['-v', `${dir}/vol::rw`]);
+    const first = await run(['-v', `${dir}/vol::rw`, '--listen', '127.0.0.1:0']);
     const m = /generated a user, stored in (\S+) \(mode 0600\): access key (\S+), secret key (\S+)\n/.exec(first.stderr);
     assert.ok(m, first.stderr);
     assert.equal(m[1], join(dir, 'vol', '.peerstor', 'credentials'));
     assert.equal((await stat(m[1])).mode & 0o777, 0o600);
-    const second = await run(['-v', `${dir}/vol::rw`]);
+    const second = await run(['-v', `${dir}/vol::rw`, '--listen', '127.0.0.1:0']);
     assert.ok(!second.stderr.includes('generated a user'), 'the stored pair is reused');
     const rc = await run(['rclone-config', '-v', `${dir}/vol`, '--gateway', 'http://127.0.0.1:9000', '--sftp-listen', '127.0.0.1:2222']);
     assert.equal(rc.code, 0, rc.stderr);
@@ -229,7 +271,7 @@ test('without users the embedded default generates one key pair (0600) once; rcl
   }
 });
 
-test('subcommands whose pieces are not wired say so (exit 1)', async () => {
+test('node and gc, whose pieces are not wired yet, say so (exit 1)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'peerstor-cli-'));
   try {
     for (const argv of [['node', '-v', `${dir}/n::rw`], ['gc', '-v', `${dir}/g::rw`]]) {
