@@ -17,7 +17,7 @@
  * chunks it re-cut lose their part reference and are collected as garbage.
  * Result: the object's chunks are exactly those a single put of the same bytes would produce.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../core/errors.js';
@@ -25,7 +25,8 @@ import type { Body, PutOptions } from '../core/object-store.js';
 import type { ChunkEntry } from '../index/meta-index.js';
 import type { ChunkHandle } from './chunk-io.js';
 import { cutChunks, TaskWindow } from './chunking.js';
-import type { StoreContext, TenantContext } from './tenant-store.js';
+import { HASH_BACKLOG, type StoreContext, type TenantContext } from './tenant-store.js';
+import { StreamHasher } from './stream-hasher.js';
 
 /** Chunks held back at the start of each part. */
 export const HEAD_CHUNKS = 3;
@@ -61,7 +62,7 @@ export async function ingestPart(
   body: Body,
   options: Pick<PutOptions, 'contentMd5' | 'expectedSize'>,
 ): Promise<IngestedPart> {
-  const md5 = createHash('md5');
+  const md5 = new StreamHasher({ pool: ctx.pool });
   let size = 0;
   const tap = (b: Buffer): void => {
     size += b.length;
@@ -95,13 +96,14 @@ export async function ingestPart(
           interior.push({ offset: cut.offset, handle });
         });
       }
+      if (md5.backlog > HASH_BACKLOG) await md5.drained();
       if (!cut.last) lastBoundary = cut.offset + cut.data.length;
     }
     await window.drain();
     if (options.expectedSize !== undefined && size < options.expectedSize) {
       throw new StoreError('IncompleteBody', `body ended after ${size} of ${options.expectedSize} bytes`);
     }
-    const digest = md5.digest();
+    const digest = await md5.digest();
     if (options.contentMd5 !== undefined && !digest.equals(options.contentMd5)) {
       throw new StoreError('BadDigest', 'the Content-MD5 does not match the body');
     }
@@ -114,6 +116,7 @@ export async function ingestPart(
   } finally {
     await file.close();
     if (!ok) {
+      md5.abort();
       await window.drain().catch(() => undefined);
       for (const c of interior) c.handle.release();
       await removeSpool(ctx, seam);

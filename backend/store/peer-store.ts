@@ -100,6 +100,7 @@ export class PeerStore implements TenantStores {
       logger: components.logger,
       spoolDir: join(init.stateDir, 'spool'),
       newChunker,
+      pool: components.pool,
       avgChunkSize: init.avgChunkSize,
       inlineThreshold: init.inlineThreshold,
       minPartSize: init.minPartSize,

@@ -8,7 +8,7 @@
  * fragment stores) before that transaction; a crash in between leaves only orphan fragments,
  * which collectGarbage removes.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { StoreError } from '../core/errors.js';
 import type {
@@ -60,6 +60,8 @@ import { ChunkIo, type ChunkHandle, type TenantChunks } from './chunk-io.js';
 import { cutChunks, TaskWindow, type ChunkerFactory } from './chunking.js';
 import { assembleParts, ingestPart, removeSpool, type SeamInfo } from './multipart.js';
 import type { Pins } from './pins.js';
+import type { CpuPool } from './cpu-pool.js';
+import { StreamHasher } from './stream-hasher.js';
 import type { Logger } from '../core/logger.js';
 
 /** What every tenant store of one PeerStore shares. */
@@ -70,6 +72,8 @@ export interface StoreContext {
   logger: Logger;
   spoolDir: string;
   newChunker: ChunkerFactory;
+  /** worker pool for MD5 (and the codecs); undefined = the process-wide shared pool */
+  pool: CpuPool | undefined;
   avgChunkSize: number;
   inlineThreshold: number;
   minPartSize: number;
@@ -95,6 +99,8 @@ interface StoredMeta {
 
 const INLINE_AAD = Buffer.from('peerstor/inline-object/v1', 'utf8');
 const PAGE = 64;
+/** bytes waiting for the MD5 worker before the put stops pulling from the body */
+export const HASH_BACKLOG = 16 * 2 ** 20;
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
@@ -656,7 +662,8 @@ export class TenantObjectStore implements ObjectStore {
    */
   async #ingest(body: Body, options: Pick<PutOptions, 'contentMd5' | 'expectedSize'>, onChunked: () => void): Promise<Ingested> {
     const ctx = this.#ctx;
-    const md5 = createHash('md5');
+    // MD5 (the ETag) runs on a worker thread: on the main thread it would cost as much as chunking
+    const md5 = new StreamHasher({ pool: ctx.pool });
     let size = 0;
     const tap = (b: Buffer): void => {
       size += b.length;
@@ -666,11 +673,11 @@ export class TenantObjectStore implements ObjectStore {
       }
       md5.update(b);
     };
-    const finish = (): Buffer => {
+    const finish = async (): Promise<Buffer> => {
       if (options.expectedSize !== undefined && size < options.expectedSize) {
         throw new StoreError('IncompleteBody', `body ended after ${size} of ${options.expectedSize} bytes`);
       }
-      const digest = md5.digest();
+      const digest = await md5.digest();
       if (options.contentMd5 !== undefined && !digest.equals(options.contentMd5)) {
         throw new StoreError('BadDigest', 'the Content-MD5 does not match the body');
       }
@@ -681,46 +688,48 @@ export class TenantObjectStore implements ObjectStore {
     const head: Buffer[] = [];
     let headLen = 0;
     let ended = false;
-    while (headLen <= ctx.inlineThreshold) {
-      const r = await it.next();
-      if (r.done) {
-        ended = true;
-        break;
-      }
-      const b = toBuffer(r.value);
-      head.push(b);
-      headLen += b.length;
-    }
-    if (ended) {
-      for (const b of head) tap(b);
-      const data = Buffer.concat(head, headLen);
-      return { size, md5: finish(), inline: data, chunks: [] };
-    }
-    onChunked();
-    const rest = async function* (): AsyncGenerator<Buffer> {
-      yield* head;
-      head.length = 0;
-      while (true) {
-        const r = await it.next();
-        if (r.done) return;
-        yield toBuffer(r.value);
-      }
-    };
     const chunks: { offset: number; handle: ChunkHandle }[] = [];
     const window = new TaskWindow(ctx.maxConcurrentChunks);
     try {
+      while (headLen <= ctx.inlineThreshold) {
+        const r = await it.next();
+        if (r.done) {
+          ended = true;
+          break;
+        }
+        const b = toBuffer(r.value);
+        head.push(b);
+        headLen += b.length;
+      }
+      if (ended) {
+        for (const b of head) tap(b);
+        const data = Buffer.concat(head, headLen);
+        return { size, md5: await finish(), inline: data, chunks: [] };
+      }
+      onChunked();
+      const rest = async function* (): AsyncGenerator<Buffer> {
+        yield* head;
+        head.length = 0;
+        while (true) {
+          const r = await it.next();
+          if (r.done) return;
+          yield toBuffer(r.value);
+        }
+      };
       for await (const cut of cutChunks(rest(), ctx.newChunker(this.#t.keys.chunkerSeed, ctx.avgChunkSize), tap)) {
         if (window.failed) break;
         await window.run(async () => {
           const handle = await ctx.io.write(this.#t.chunks, cut.data);
           chunks.push({ offset: cut.offset, handle });
         });
+        if (md5.backlog > HASH_BACKLOG) await md5.drained();
       }
       await window.drain();
-      const digest = finish();
+      const digest = await finish();
       chunks.sort((a, b) => a.offset - b.offset);
       return { size, md5: digest, chunks };
     } catch (err) {
+      md5.abort();
       await window.drain().catch(() => undefined);
       for (const c of chunks) c.handle.release();
       if (typeof it.return === 'function') await Promise.resolve(it.return()).catch(() => undefined);
