@@ -14,8 +14,15 @@ const browse = { bucket: '', prefix: '', tokens: [undefined], page: 0, folders: 
 
 // ---------- messages ----------
 
+let toastTimer;
+
+/** A passing status message (read by screen readers through role=status), gone after a while. */
 function toast(text) {
   $('toast').textContent = text;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    $('toast').textContent = '';
+  }, 6000);
 }
 
 function alertMsg(text) {
