@@ -77,6 +77,10 @@ export class SftpSession {
   readonly #init: SftpSessionInit;
   readonly #handles = new Map<string, Handle>();
   readonly #pendingExtended = new Set<number>();
+  /** commits of closed handles still running: sshfs does not wait for the CLOSE reply before
+   *  it reopens or stats the file, so every later request waits for them first */
+  readonly #commits = new Set<Promise<unknown>>();
+  #pathQueue: Promise<void> = Promise.resolve();
 
   /** Must be called synchronously after accepting the subsystem: the client's INIT and first
    *  requests may already be queued, and ssh2 refuses requests that find no listener. */
@@ -174,10 +178,22 @@ export class SftpSession {
     }
   }
 
+  /**
+   * Path requests run one after another in arrival order: sshfs pipelines a create (OPEN) and the
+   * LSTAT of the new file, and must see the file; a rename or remove must see the commit of a
+   * handle closed just before it.
+   */
   #do(id: number, fn: () => Promise<void> | void): void {
-    this.#ready
+    const next = this.#pathQueue
+      .then(() => this.#ready)
+      .then(() => this.#settled())
       .then(fn)
       .catch((err: unknown) => this.#fail(id, err));
+    this.#pathQueue = next;
+  }
+
+  async #settled(): Promise<void> {
+    while (this.#commits.size > 0) await Promise.allSettled([...this.#commits]);
   }
 
   #onHandle(id: number, raw: Buffer, fn: (h: Handle) => Promise<void> | void): void {
@@ -206,12 +222,21 @@ export class SftpSession {
       return;
     }
     const create = (flags & OPEN_MODE.CREAT) !== 0;
-    if (!create && !(await this.#view.exists(path))) throw new FsError('ENOENT', `${path}: no such file`);
+    const exists = await this.#view.exists(path);
+    if (!create && !exists) throw new FsError('ENOENT', `${path}: no such file`);
     const spool = await WriteSpool.open(this.#view, path, {
       truncate: (flags & OPEN_MODE.TRUNC) !== 0,
       exclusive: (flags & OPEN_MODE.EXCL) !== 0,
       dir: this.#init.spoolDir,
     });
+    if (!exists) {
+      // O_CREAT makes the file exist at once (POSIX), so a client that stats or lists it before
+      // closing (sshfs, borg) finds it; the content arrives when the handle is closed.
+      await this.#view.write(spool.path, emptyBody(), { expectedSize: 0 }).catch(async (err: unknown) => {
+        await spool.abort();
+        throw err;
+      });
+    }
     const append = (flags & OPEN_MODE.APPEND) !== 0;
     this.#sftp.handle(id, this.#newHandle({ kind: 'write', path: spool.path, spool, append, queue: Promise.resolve() }));
   }
@@ -233,7 +258,15 @@ export class SftpSession {
   async #close(id: number, raw: Buffer, h: Handle): Promise<void> {
     this.#handles.delete(raw.toString('hex'));
     if (h.kind === 'read') h.reader.close();
-    if (h.kind === 'write') await h.spool.commit();
+    if (h.kind === 'write') {
+      const commit = h.spool.commit();
+      this.#commits.add(commit);
+      try {
+        await commit;
+      } finally {
+        this.#commits.delete(commit);
+      }
+    }
     this.#ok(id);
   }
 
@@ -341,3 +374,5 @@ export class SftpSession {
     this.#handles.clear();
   }
 }
+
+async function* emptyBody(): AsyncIterable<Uint8Array> {}
