@@ -52,6 +52,8 @@ export interface StoreInit {
   gcGraceMs?: number;
   /** largest object or part (EntityTooLarge), default 5 TiB */
   maxObjectSize?: number;
+  /** run collectGarbage() this often while open (default 1 h; 0 = only when called) */
+  gcIntervalMs?: number;
 }
 
 export interface StoreComponents {
@@ -86,6 +88,7 @@ export class PeerStore implements TenantStores {
   readonly #components: StoreComponents;
   readonly #tenants = new Map<string, Promise<OpenTenant>>();
   #gcRunning: Promise<GcResult> | undefined;
+  #gcTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   private constructor(init: Required<StoreInit>, components: StoreComponents, index: MetaIndex, newChunker: ChunkerFactory) {
@@ -125,12 +128,19 @@ export class PeerStore implements TenantStores {
       kdfIterations: init.kdfIterations ?? DEFAULT_KDF_ITERATIONS,
       gcGraceMs: init.gcGraceMs ?? 3_600_000,
       maxObjectSize: init.maxObjectSize ?? 5 * 2 ** 40,
+      gcIntervalMs: init.gcIntervalMs ?? 3_600_000,
     };
     await mkdir(join(full.stateDir, 'spool'), { recursive: true });
     const newChunker = components.chunker ?? (await rabinChunkerFactory());
     const index = MetaIndex.open(join(full.stateDir, 'index.sqlite'));
     const store = new PeerStore(full, components, index, newChunker);
     await store.#recover();
+    if (full.gcIntervalMs > 0) {
+      store.#gcTimer = setInterval(() => {
+        store.collectGarbage().catch((err: unknown) => components.logger.error({ err }, 'garbage collection failed'));
+      }, full.gcIntervalMs);
+      store.#gcTimer.unref();
+    }
     return store;
   }
 
@@ -223,6 +233,7 @@ export class PeerStore implements TenantStores {
    * Chunks and fragments pinned by operations in flight are skipped. One run at a time.
    */
   collectGarbage(options: { graceMs?: number } = {}): Promise<GcResult> {
+    if (this.#closed) return Promise.reject(new StoreError('Unavailable', 'the store is closed'));
     this.#gcRunning ??= this.#collect(options.graceMs ?? this.#init.gcGraceMs).finally(() => {
       this.#gcRunning = undefined;
     });
@@ -298,6 +309,7 @@ export class PeerStore implements TenantStores {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#gcTimer);
     await this.#gcRunning?.catch(() => undefined);
     this.#ctx.io.clearCache();
     this.#tenants.clear();
