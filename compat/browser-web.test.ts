@@ -19,6 +19,11 @@ import { createWebHandler } from '../gateway/web/index.js';
 import { startTestGateway, type TestGateway } from '../test/helpers/gateway.js';
 import { sdkClient, sha256File, tempDir } from './helpers/s3-clients.js';
 
+// Browser globals used inside page.evaluate/waitForFunction callbacks, which run in Chromium, not
+// Node. Declared loosely in this module only: the DOM lib would leak DOM types into every file.
+/* eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above */
+declare const document: any, window: any, sessionStorage: any, localStorage: any, MutationObserver: any, DataTransfer: any;
+
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
 const MiB = 2 ** 20;
@@ -230,7 +235,7 @@ test('drag and drop a file; share it; the link works in a fresh browser context'
   await page.getByLabel('Link expires after').selectOption('86400');
   await page.getByRole('button', { name: 'Create link' }).click();
   const input = page.getByLabel('Link', { exact: true });
-  await page.waitForFunction(() => (document.getElementById('share-url') as HTMLInputElement).value.startsWith('http'));
+  await page.waitForFunction(() => document.getElementById('share-url').value.startsWith('http'));
   const url = await input.inputValue();
   assert.equal(new URL(url).searchParams.get('X-Amz-Expires'), '86400');
   await shot('05-share');
@@ -244,7 +249,7 @@ test('drag and drop a file; share it; the link works in a fresh browser context'
     // A large shared file too, fetched with the fresh context's own client.
     await page.getByRole('button', { name: 'Share big.bin' }).click();
     await page.getByRole('button', { name: 'Create link' }).click();
-    await page.waitForFunction(() => (document.getElementById('share-url') as HTMLInputElement).value.includes('big.bin'));
+    await page.waitForFunction(() => document.getElementById('share-url').value.includes('big.bin'));
     const bigUrl = await input.inputValue();
     await page.keyboard.press('Escape');
     const r = await fresh.request.get(bigUrl);
