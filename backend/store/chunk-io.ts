@@ -94,6 +94,10 @@ export class ChunkIo {
     if (!entry) {
       const e: WriteEntry = { promise: undefined as unknown as Promise<NewChunk>, users: 0, fragmentIds: [] };
       e.promise = this.#store(t, chunkId, plain, e);
+      // a failed write must not fail puts that arrive later for the same chunk: they retry
+      e.promise.catch(() => {
+        if (this.#writes.get(key) === e) this.#writes.delete(key);
+      });
       entry = e;
       this.#writes.set(key, e);
     }

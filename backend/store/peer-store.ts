@@ -15,6 +15,8 @@ import { StoreError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ObjectStore, TenantStores, TenantUser } from '../core/object-store.js';
 import type { Placement } from '../core/placement.js';
+import type { FragmentStore } from '../core/fragment-store.js';
+import { LocalPlacement } from './local-placement.js';
 import { createMasterKey, deriveTenantKeys, unwrapMasterKey, wrapMasterKey, DEFAULT_KDF_ITERATIONS } from '../crypto/keys.js';
 import { MetaIndex } from '../index/meta-index.js';
 import { ChunkCodec } from './chunk-codec.js';
@@ -63,6 +65,12 @@ export interface StoreComponents {
   pool?: CpuPool;
   /** the content-defined chunker (default: backend/chunker's keyed Rabin chunker) */
   chunker?: ChunkerFactory;
+  /**
+   * Fragment stores that hold only this gateway's fragments, swept for orphans by collectGarbage
+   * (default: the local peer's store when the placement is a LocalPlacement, else none). Never
+   * list a shared remote peer here: fragments other gateways stored there look like orphans.
+   */
+  ownedStores?: FragmentStore[];
 }
 
 export interface GcResult {
@@ -245,7 +253,7 @@ export class PeerStore implements TenantStores {
     const placement = this.#components.placement;
     const result: GcResult = { chunks: 0, fragments: 0, orphans: 0 };
     const cutoff = Date.now() - graceMs;
-    const deleteFragment = async (peerId: string | undefined, store: ReturnType<Placement['peers']>[number]['store'] | undefined, id: string): Promise<void> => {
+    const deleteFragment = async (peerId: string | undefined, store: FragmentStore | undefined, id: string): Promise<void> => {
       const s = store ?? (peerId !== undefined ? placement.peer(peerId)?.store : undefined);
       if (!s) return;
       const p = s.delete(id, { signal: AbortSignal.timeout(this.#init.timeoutMs) });
@@ -276,24 +284,22 @@ export class PeerStore implements TenantStores {
       await Promise.all(jobs);
       if (!progressed) break;
     }
-    // 2. orphans: fragment files no index row references
-    const seen = new Set<unknown>();
-    for (const peer of placement.peers()) {
-      if (seen.has(peer.store)) continue;
-      seen.add(peer.store);
+    // 2. orphans: fragment files no index row references, on stores only this gateway writes to
+    const owned = this.#components.ownedStores ?? (placement instanceof LocalPlacement ? placement.peers().map((p) => p.store) : []);
+    for (const store of new Set(owned)) {
       const jobs: Promise<void>[] = [];
       try {
-        for await (const e of peer.store.list()) {
+        for await (const e of store.list()) {
           if (e.mtimeMs > cutoff) continue;
           if (pins.fragmentPinned(e.id) || pins.isDeleting(e.id) || index.hasFragment(e.id)) continue;
           result.orphans++;
-          jobs.push(deleteFragment(undefined, peer.store, e.id).catch((err: unknown) => {
+          jobs.push(deleteFragment(undefined, store, e.id).catch((err: unknown) => {
             logger.warn({ fragment: e.id, err: (err as Error).message }, 'could not delete an orphan fragment');
           }));
           if (jobs.length >= 64) await Promise.all(jobs.splice(0));
         }
       } catch (err) {
-        logger.warn({ peer: peer.id, err: (err as Error).message }, 'could not list a peer for garbage collection');
+        logger.warn({ err: (err as Error).message }, 'could not list a fragment store for garbage collection');
       }
       await Promise.all(jobs);
     }
