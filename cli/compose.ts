@@ -9,7 +9,7 @@
  *
  * ─── INTEGRATION POINTS ───────────────────────────────────────────────────────────────────────
  * What is still open is marked `INTEGRATION` below: the peer network (placement over the DHT for
- * the embedded default, `peerstor node`), `peerstor gc`, the /-/ ops endpoints. Until wired, the
+ * the embedded default, `peerstor node`) and the /-/ ops endpoints. Until wired, the
  * commands throw NotWiredError, which they report truthfully (exit 1) instead of pretending. When
  * wiring a flag, delete its `pending` note in cli/flags.ts so --help and the warnings stop calling
  * it "not yet effective".
@@ -31,6 +31,7 @@ import { createWebHandler } from '../gateway/web/index.js';
 import { createWebdavHandler } from '../gateway/webdav/index.js';
 import type { CliConfig } from './config.js';
 import { applyCpuAffinity } from './cpu-affinity.js';
+import { acquireStateLock, type StateLock } from './state-lock.js';
 import { isPending } from './flag-spec.js';
 import { FLAGS } from './flags.js';
 import type { CliIo } from './io.js';
@@ -119,6 +120,8 @@ export interface BuildOptions {
   openVolumes: boolean;
   /** load the users; 'generate' also creates a key pair in the state directory when none is given */
   users?: 'load' | 'generate';
+  /** take <state>/peerstor.pid: one process at a time may own the index and the volumes */
+  lockState?: boolean;
 }
 
 export async function buildComponents(config: CliConfig, io: CliIo, options: BuildOptions): Promise<CliComponents> {
@@ -129,7 +132,20 @@ export async function buildComponents(config: CliConfig, io: CliIo, options: Bui
     if (r.applied) logger.info({ cpus: r.allowed ?? config.cpuAffinity.join(',') }, 'CPU affinity applied');
     else logger.warn({ reason: r.reason }, `--cpu-affinity ${config.cpuAffinity.join(',')} could not be applied; running on all CPUs`);
   }
-  if (options.openVolumes && config.stateDir) await mkdir(config.stateDir, { recursive: true });
+  let lock: StateLock | undefined;
+  if (options.lockState && config.stateDir) {
+    await mkdir(config.stateDir, { recursive: true });
+    lock = await acquireStateLock(config.stateDir);
+  }
+  try {
+    return await openComponents(config, io, options, logger, lock);
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
+}
+
+async function openComponents(config: CliConfig, io: CliIo, options: BuildOptions, logger: Logger, lock: StateLock | undefined): Promise<CliComponents> {
   let users = new UserRegistry();
   if (options.users) {
     const loaded = await loadUsers(config, { generate: options.users === 'generate' });
@@ -156,6 +172,7 @@ export async function buildComponents(config: CliConfig, io: CliIo, options: Bui
     fragments,
     async close() {
       await fragments?.close();
+      await lock?.release();
     },
   };
 }
@@ -271,10 +288,20 @@ export async function startStoragePeer(c: CliComponents): Promise<Service[]> {
 }
 
 /**
- * INTEGRATION: `peerstor gc`: open the index under c.config.stateDir and the volumes, run the
- * store's garbage collection once, and return a summary to print (fragments and bytes freed).
+ * `peerstor gc`: one collection pass of the store on the volumes: chunks unreferenced for longer
+ * than the store's grace period lose their fragments, and fragment files no index row references
+ * (orphans of interrupted puts) are deleted. Needs the state lock, so it never runs under a live
+ * gateway; with the peer network wired, remote holders are reached through its placement.
  */
 export async function runGarbageCollection(c: CliComponents): Promise<Record<string, number>> {
-  void c;
-  throw new NotWiredError("the store's garbage collector");
+  const { config, logger } = c;
+  if (!c.fragments || !config.stateDir) throw new Error('gc needs the volumes open (buildComponents openVolumes)');
+  const placement = new LocalPlacement({ store: c.fragments, logger });
+  const store = await PeerStore.open({ stateDir: config.stateDir }, { logger, placement });
+  try {
+    const r = await store.collectGarbage();
+    return { chunks: r.chunks, fragments: r.fragments, orphans: r.orphans };
+  } finally {
+    await store.close();
+  }
 }

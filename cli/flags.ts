@@ -26,7 +26,7 @@ export const COMMAND_SUMMARIES: Record<CommandName, string> = {
   node: 'a storage peer only: keeps fragments on its volumes for gateways on the network',
   status: 'report the volumes (space, fragments) and whether the gateway answers (exit 1 if not)',
   'rclone-config': 'print rclone remotes (S3, WebDAV, and SFTP / FTP when their addresses are given) for --gateway',
-  gc: 'collect fragments no object refers to any more',
+  gc: 'delete fragments no object refers to any more (after the store’s 1 h grace period); refuses to run while a gateway uses the same --state',
   version: 'print the version',
   help: 'print help for the command, or for one subcommand (peerstor help node)',
 };
@@ -66,7 +66,7 @@ export const FLAGS: FlagSpec[] = [
     description: 'write the JSON log lines to FILE instead of stderr',
     commands: [E, 'node', 'gc'],
   },
-  { name: 'json', type: 'bool', description: 'print machine-readable JSON', commands: ['status', 'version'] },
+  { name: 'json', type: 'bool', description: 'print machine-readable JSON', commands: ['status', 'version', 'gc'] },
 
   // ---- volumes and state -----------------------------------------------------------------------
   {

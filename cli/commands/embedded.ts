@@ -5,7 +5,7 @@ import type { CliIo } from '../io.js';
 import { serveUntilStopped } from './serve-until-stopped.js';
 
 export async function runEmbedded(config: CliConfig, io: CliIo): Promise<number> {
-  const c = await buildComponents(config, io, { openVolumes: true, users: 'generate' });
+  const c = await buildComponents(config, io, { openVolumes: true, users: 'generate', lockState: true });
   c.logger.info({ users: c.users.size, anonymous: config.anonymous, state: config.stateDir }, 'embedded default: gateway and storage peer in one process');
   let services: Service[];
   try {

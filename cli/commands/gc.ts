@@ -1,22 +1,14 @@
-/** `peerstor gc`: one garbage-collection pass over the index and the volumes. */
+/** `peerstor gc`: one garbage-collection pass over the index and the volumes (never under a running gateway). */
 import type { CliConfig } from '../config.js';
-import { buildComponents, NotWiredError, runGarbageCollection } from '../compose.js';
+import { buildComponents, runGarbageCollection } from '../compose.js';
 import type { CliIo } from '../io.js';
 
 export async function runGc(config: CliConfig, io: CliIo): Promise<number> {
-  // The volumes are opened by the integrated collector itself: opening them here would empty
-  // their tmp/ directories under a gateway that may be running.
-  const c = await buildComponents(config, io, { openVolumes: false });
+  const c = await buildComponents(config, io, { openVolumes: true, lockState: true });
   try {
     const summary = await runGarbageCollection(c);
     io.stdout(config.json ? JSON.stringify(summary) + '\n' : Object.entries(summary).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
     return 0;
-  } catch (err) {
-    if (err instanceof NotWiredError) {
-      io.stderr(`peerstor: gc: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
   } finally {
     await c.close();
   }

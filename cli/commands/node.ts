@@ -5,7 +5,7 @@ import type { CliIo } from '../io.js';
 import { serveUntilStopped } from './serve-until-stopped.js';
 
 export async function runNode(config: CliConfig, io: CliIo): Promise<number> {
-  const c = await buildComponents(config, io, { openVolumes: true });
+  const c = await buildComponents(config, io, { openVolumes: true, lockState: true });
   let services: Service[];
   try {
     services = await startStoragePeer(c);

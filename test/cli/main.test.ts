@@ -226,9 +226,21 @@ test('embedded default serves S3, WebDAV and the web page from its volumes until
     assert.deepEqual(warned, ['--max-upload-chunk'], 'exactly the given flags that are not effective yet are warned about');
     assert.equal(logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('embedded default'))?.users, 2);
 
+    const gcWhileRunning = await run(['gc', '-v', './data::rw'], { cwd: dir });
+    assert.equal(gcWhileRunning.code, 1);
+    assert.match(gcWhileRunning.stderr, /^peerstor: another peerstor process \(pid \d+\) is using .*data\/\.peerstor; stop it first\n$/);
+
     controller.abort();
     assert.equal(await running, 0, stderr);
     assert.equal(stderr, '');
+    assert.ok(!existsSync(join(dir, 'data', '.peerstor', 'peerstor.pid')), 'the lock is released on stop');
+    const gc = await run(['gc', '--json', '-v', './data::rw'], { cwd: dir });
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.deepEqual(JSON.parse(gc.stdout), { chunks: 0, fragments: 0, orphans: 0 }, 'nothing is garbage within the grace period');
+    const again = await run(['-v', './data::rw', '--listen', '127.0.0.1:0'], { cwd: dir });
+    assert.equal(again.code, 0, again.stderr);
+    const rawS3 = await fetch(`${base}/`).catch((e: unknown) => e);
+    assert.ok(rawS3 instanceof Error, 'the stopped listener is closed');
 
     const badCreds = await run(['-v', './data::rw', '--credentials', 'creds', '--user', 'bob-key:other-secret'], { cwd: dir });
     assert.equal(badCreds.code, 2);
@@ -271,10 +283,10 @@ test('without users the embedded default generates one key pair (0600) once; rcl
   }
 });
 
-test('node and gc, whose pieces are not wired yet, say so (exit 1)', async () => {
+test('node, whose pieces are not wired yet, says so (exit 1)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'peerstor-cli-'));
   try {
-    for (const argv of [['node', '-v', `${dir}/n::rw`], ['gc', '-v', `${dir}/g::rw`]]) {
+    for (const argv of [['node', '-v', `${dir}/n::rw`]]) {
       const r = await run(argv);
       assert.equal(r.code, 1, argv.join(' '));
       assert.match(r.stderr, /^peerstor: [a-z-]+: not wired into this build yet: /);
