@@ -5,11 +5,11 @@
  * Wired: logger, CPU affinity, the user list (--user, --credentials, or a key pair generated into
  * <state>/credentials), the state directory, the local volumes (DiskFragmentStore with --quota),
  * and for the embedded default the real store (PeerStore over a LocalPlacement) with the HTTP
- * listener (S3, WebDAV /d/, web page /ui/), SFTP and FTP.
+ * listener (S3, WebDAV /d/, web page /ui/, ops /-/), SFTP and FTP.
  *
  * ─── INTEGRATION POINTS ───────────────────────────────────────────────────────────────────────
  * What is still open is marked `INTEGRATION` below: the peer network (placement over the DHT for
- * the embedded default, `peerstor node`) and the /-/ ops endpoints. Until wired, the
+ * the embedded default, `peerstor node`) and metrics recording behind the /-/ ops endpoints. Until wired, the
  * commands throw NotWiredError, which they report truthfully (exit 1) instead of pretending. When
  * wiring a flag, delete its `pending` note in cli/flags.ts so --help and the warnings stop calling
  * it "not yet effective".
@@ -19,6 +19,9 @@ import { join } from 'node:path';
 import { createLogger, type Logger } from '../backend/core/logger.js';
 import { DiskFragmentStore } from '../backend/fragments/disk-fragment-store.js';
 import { CpuPool } from '../backend/store/cpu-pool.js';
+import { createMetrics } from '../backend/metrics/metrics.js';
+import { readiness } from '../backend/metrics/network-status.js';
+import { createOpsHandler } from '../backend/metrics/ops-handler.js';
 import { LocalPlacement } from '../backend/store/local-placement.js';
 import { PeerStore } from '../backend/store/peer-store.js';
 import { GENERATED_CREDENTIALS_FILE, loadOrCreateUsers, parseCredentialsFile, parseUserPair } from '../gateway/common/credentials.js';
@@ -191,9 +194,9 @@ function hostPort(hp: { host: string; port: number }): string {
  * in reverse. If any piece fails to start, those already started are closed before rethrowing.
  *
  * INTEGRATION still open here: the NetworkPlacement (backend/network/) instead of LocalPlacement
- * when --bootstrap / --dht-port / --network-key are given; the /-/ ops endpoints
- * (backend/metrics/ops-handler.ts) with a Metrics registry the front ends record into;
- * --max-upload-chunk and --max-concurrent-uploads (no component takes them yet).
+ * when --bootstrap / --dht-port / --network-key are given; recording into `metrics` from the front
+ * ends and the store, and a `status()` for /-/status; --max-upload-chunk and
+ * --max-concurrent-uploads (no component takes them yet).
  */
 export async function startEmbedded(c: CliComponents): Promise<Service[]> {
   const { config, logger, users } = c;
@@ -215,13 +218,37 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
       },
       { logger, placement, pool },
     );
-    services.push({ name: 'store', close: () => store.close() });
+    services.push({
+      name: 'store',
+      close: async () => {
+        storeOpen = false;
+        await store.close();
+      },
+    });
 
     const throttle = new LoginThrottle();
     services.push({ name: 'login throttle', close: async () => throttle.close() });
     const dav = createWebdavHandler({ prefix: '/d/', anonymous: config.anonymous }, { users, stores: store, logger, throttle });
     services.push({ name: 'webdav', close: () => dav.close() });
     const web = createWebHandler({ prefix: '/ui/' }, { logger });
+    // Operator endpoints. The front ends do not record into `metrics` yet (process metrics only);
+    // readiness: the index is open and the local peer is healthy (a single-peer store needs 1).
+    let storeOpen = true;
+    const metrics = createMetrics();
+    const ops = createOpsHandler(
+      {},
+      {
+        metrics,
+        logger,
+        ready: async () =>
+          readiness({
+            indexOpen: storeOpen,
+            healthyPeers: placement.peers().filter((p) => placement.isHealthy(p.id)).length,
+            k: config.erasure.k,
+            minPeers: 1,
+          }),
+      },
+    );
     const http = await createHttpServer(
       {
         listen: hostPort(config.listen),
@@ -230,13 +257,14 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
         mounts: [
           { prefix: '/d/', handler: dav.handler },
           { prefix: web.prefix, handler: web.handler },
+          { prefix: ops.prefix, handler: ops.handler },
         ],
         s3: { region: config.region, domain: config.domain },
       },
       { users, stores: store, logger },
     );
     services.push({ name: 'http', close: () => http.close() });
-    const serving: Record<string, string> = { s3: http.url, webdav: `${http.url}/d/`, web: `${http.url}/ui/` };
+    const serving: Record<string, string> = { s3: http.url, webdav: `${http.url}/d/`, web: `${http.url}/ui/`, ops: `${http.url}${ops.prefix}` };
 
     const spoolDir = join(config.stateDir, 'spool-files');
     if (config.sftpListen || config.ftpListen) await mkdir(spoolDir, { recursive: true });

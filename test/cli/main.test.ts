@@ -217,6 +217,9 @@ test('embedded default serves S3, WebDAV and the web page from its volumes until
       const ui = await fetch(`${base}/ui/`);
       assert.equal(ui.status, 200);
       await ui.arrayBuffer();
+      const ready = await fetch(`${base}/-/ready`);
+      assert.equal(ready.status, 200);
+      assert.deepEqual(await ready.json(), { ok: true, reasons: [] });
     } finally {
       s3.destroy();
     }
