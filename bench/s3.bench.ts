@@ -136,10 +136,10 @@ export async function runS3Bench(init: S3BenchInit): Promise<void> {
   const s3 = client(init.gatewayUrl);
   try {
     await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
-    const basePut = await measure(`plain fastify PUT ${size / MiB} MiB (${IN_FLIGHT} parts in flight)`, size, () => putBig(base, data), 1);
+    const basePut = await measure(`plain fastify PUT ${Math.round(size / MiB)} MiB (${IN_FLIGHT} parts in flight)`, size, () => putBig(base, data), 1);
     const gwPut = await measure('gateway PUT (multipart, SigV4, CRC32)', size, () => putBig(s3, data), 1);
     report([basePut, gwPut], basePut);
-    const baseGet = await measure(`plain fastify GET ${size / MiB} MiB`, size, () => getBig(base, size), 1);
+    const baseGet = await measure(`plain fastify GET ${Math.round(size / MiB)} MiB`, size, () => getBig(base, size), 1);
     const gwGet = await measure('gateway GET', size, () => getBig(s3, size), 1);
     report([baseGet, gwGet], baseGet);
     console.log(

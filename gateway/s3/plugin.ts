@@ -93,9 +93,22 @@ export function sendError(req: IncomingMessage, res: ServerResponse, e: ErrorRes
   res.end(body);
 }
 
+/**
+ * Header values as bytes on the wire: stored metadata may hold characters beyond Latin-1 (set
+ * through another front end), which Node refuses; S3 sends such values as raw UTF-8, so do we.
+ * Control characters (CR/LF above all) can never be sent: they become spaces.
+ */
+export function wireHeaderValue(v: string | number): string | number {
+  if (typeof v === 'number') return v;
+  // eslint-disable-next-line no-control-regex
+  const clean = v.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, ' ');
+  // eslint-disable-next-line no-control-regex
+  return /[^\u0000-\u00ff]/.test(clean) ? Buffer.from(clean, 'utf8').toString('latin1') : clean;
+}
+
 function sendReply(req: IncomingMessage, res: ServerResponse, reply: S3Reply, logger: Logger, requestId: string): void {
   res.statusCode = reply.status;
-  for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+  for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, wireHeaderValue(v));
   const body = reply.body;
   if (body instanceof Readable) {
     if (req.method === 'HEAD') {

@@ -128,3 +128,21 @@ test('HTTPS with --tls-cert/--tls-key serves S3 to the SDK', { skip: haveOpenssl
     await tmp.cleanup();
   }
 });
+
+test('metadata set through another front end with non-Latin-1 text is sent as UTF-8 bytes', async () => {
+  const store = await gw.stores.open(gw.users[0]);
+  await store.createBucket('utf8-meta');
+  async function* body(): AsyncGenerator<Uint8Array> {
+    yield Buffer.from('x');
+  }
+  await store.putObject('utf8-meta', 'k', body(), {
+    headers: { contentDisposition: 'attachment; filename="Übersicht €.pdf"' },
+    userMetadata: { note: 'naïve ☃', bad: 'line\r\nbreak' },
+  });
+  const r = await rawS3(gw.url, { method: 'GET', path: '/utf8-meta/k', user: gw.users[0] });
+  assert.equal(r.status, 200);
+  const utf8 = (v: string | string[] | undefined) => Buffer.from(String(v), 'latin1').toString('utf8');
+  assert.equal(utf8(r.headers['content-disposition']), 'attachment; filename="Übersicht €.pdf"');
+  assert.equal(utf8(r.headers['x-amz-meta-note']), 'naïve ☃');
+  assert.equal(r.headers['x-amz-meta-bad'], 'line  break');
+});
