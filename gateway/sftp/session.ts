@@ -122,6 +122,9 @@ export class SftpSession {
     s.on('SYMLINK', (id) => this.#sftp.status(id, STATUS_CODE.PERMISSION_DENIED, 'EPERM: symbolic links are not supported'));
     s.on('EXTENDED', (id, name, data) => this.#do(id, () => this.#extended(id, name, data)));
     s.on('error', (err: Error) => this.#init.log.debug({ err }, 'sftp session error'));
+    // The client half-closed the channel (sftp -b ending early, a killed sshfs): close our side
+    // too, or the client waits for it forever.
+    s.on('end', () => s.end());
     s.on('close', () => this.#cleanup());
   }
 
