@@ -4,6 +4,8 @@
  * than one flag. Everything here is plain data: nothing is opened or started.
  */
 import { isAbsolute, join, resolve } from 'node:path';
+import { MAX_AVG_CHUNK, MIN_AVG_CHUNK } from '../backend/chunker/params.js';
+import { formatSize } from '../backend/core/sizes.js';
 import { UserRegistry } from '../gateway/common/users.js';
 import type { VolumeSpec } from '../backend/fragments/volume-spec.js';
 import type { CommandName } from './flags.js';
@@ -54,9 +56,6 @@ export interface CliConfig {
   gateway: URL;
 }
 
-/** Chunk sizes the chunker can work with: its min/max are derived from the average. */
-const MIN_CHUNK = 64 * 1024;
-const MAX_CHUNK = 256 * 2 ** 20;
 
 export function resolveConfig(command: CommandName, positionals: string[], values: FlagValues, given: Set<string>, cwd: string): CliConfig {
   const get = <T>(name: string): T | undefined => values.get(name) as T | undefined;
@@ -123,7 +122,9 @@ function checkConfig(c: CliConfig): void {
     paths.add(v.path);
   }
   if (c.quota !== undefined && c.quota <= 0) throw new UsageError('--quota: must be larger than 0');
-  if (c.chunkSize < MIN_CHUNK || c.chunkSize > MAX_CHUNK) throw new UsageError('--chunk-size: must be from 64k to 256m');
+  if (c.chunkSize < MIN_AVG_CHUNK || c.chunkSize > MAX_AVG_CHUNK) {
+    throw new UsageError(`--chunk-size: must be from ${formatSize(MIN_AVG_CHUNK)} to ${formatSize(MAX_AVG_CHUNK)}`);
+  }
   if (c.cacheSize < c.chunkSize && c.cacheSize !== 0) {
     throw new UsageError('--cache-size: must hold at least one chunk (--chunk-size), or be 0 to disable the cache');
   }
