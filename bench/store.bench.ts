@@ -6,7 +6,7 @@
  * A second pair of lines runs the same store over an in-memory fragment store: the pipeline's own
  * speed (chunking, MD5, codec, index), without the disk's per-fragment fsync cost.
  *   node --import tsx bench/store.bench.ts            (BENCH_GIB=1 by default)
- *   BENCH_RSS_GIB=4 node --import tsx bench/store.bench.ts   also: max RSS sampled every 100 ms
+ *   BENCH_RSS_GIB=4 node --import tsx bench/store.bench.ts   instead: max RSS sampled every 100 ms
  *                                                            during a 4 GiB put (target ≤ 300 MiB)
  */
 import { open, mkdtemp, rm, readFile } from 'node:fs/promises';
@@ -28,11 +28,11 @@ const rssGiB = Number(process.env.BENCH_RSS_GIB ?? 0);
 const dir = await mkdtemp(join(tmpdir(), 'peerstor-bench-store-'));
 const logger = silentLogger();
 const fragments = await DiskFragmentStore.open({ volumes: [{ path: join(dir, 'vol'), mode: 'rw' }], logger });
-const stores = await PeerStore.open({ stateDir: join(dir, 'state'), kdfIterations: 1000 }, { logger, placement: new LocalPlacement({ store: fragments, logger }) });
+const stores = await PeerStore.open({ stateDir: join(dir, 'state'), kdfIterations: 1000, maxConcurrentChunks: Number(process.env.BENCH_CHUNKS_IN_FLIGHT ?? 4) }, { logger, placement: new LocalPlacement({ store: fragments, logger }) });
 const store = await stores.open({ accessKey: 'bench', secretKey: 'bench-secret' });
 await store.createBucket('bench');
 
-try {
+async function throughput(): Promise<void> {
   const data = randomBytesFast(size, 2024);
   const pieces = async function* (): AsyncGenerator<Buffer> {
     for (let i = 0; i < data.length; i += PIECE) yield data.subarray(i, i + PIECE);
@@ -77,9 +77,10 @@ try {
     await memFragments.close();
   }
 
-  if (rssGiB > 0) {
-    await store.deleteObject('bench', 'big');
-    await stores.collectGarbage({ graceMs: 0 });
+}
+
+async function rss(): Promise<void> {
+  {
     const total = rssGiB * GiB;
     // generated on the fly (the source must not hold the object either), new bytes per MiB
     const source = async function* (): AsyncGenerator<Buffer> {
@@ -89,14 +90,31 @@ try {
       const m = /VmRSS:\s+(\d+) kB/.exec(await readFile('/proc/self/status', 'utf8'));
       return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
     };
-    data.fill(0);
     let maxRss = 0;
-    const timer = setInterval(() => void statusRss().then((r) => (maxRss = Math.max(maxRss, r))), 100);
+    let atMax = process.memoryUsage();
+    const before = await statusRss();
+    const timer = setInterval(
+      () =>
+        void statusRss().then((r) => {
+          if (r > maxRss) {
+            maxRss = r;
+            atMax = process.memoryUsage();
+          }
+        }),
+      100,
+    );
     const big = await measure(`store put ${rssGiB} GiB (RSS sampled)`, total, () => store.putObject('bench', 'rss', source()), 1);
     clearInterval(timer);
     report([big]);
-    console.log(`max RSS during the ${rssGiB} GiB put: ${(maxRss / MiB).toFixed(0)} MiB (the 1 GiB source buffer of the first run is still allocated: ${(size / MiB).toFixed(0)} MiB of it)`);
+    const mib = (n: number): string => `${(n / MiB).toFixed(0)} MiB`;
+    console.log(`max RSS during the ${rssGiB} GiB put: ${mib(maxRss)} (target ≤ 300 MiB); before the put ${mib(before)}`);
+    console.log(`  at the max: JS heap ${mib(atMax.heapUsed)} of ${mib(atMax.heapTotal)}, external ${mib(atMax.external)}, array buffers ${mib(atMax.arrayBuffers)}`);
   }
+}
+
+try {
+  if (rssGiB > 0) await rss();
+  else await throughput();
 } finally {
   await stores.close();
   await fragments.close();

@@ -28,7 +28,7 @@ import { cutChunks, TaskWindow } from './chunking.js';
 import { HASH_BACKLOG, type StoreContext, type TenantContext } from './tenant-store.js';
 import { StreamHasher } from './stream-hasher.js';
 
-/** Chunks held back at the start of each part. */
+/** Chunks held back at the start of each part (StoreInit.multipartHeadChunks). */
 export const HEAD_CHUNKS = 3;
 const READ_PIECE = 1 << 20;
 
@@ -85,7 +85,7 @@ export async function ingestPart(
       if (window.failed) break;
       if (cut.last) {
         await file.write(cut.data);
-      } else if (headChunks < HEAD_CHUNKS) {
+      } else if (headChunks < ctx.headChunks) {
         headChunks++;
         await file.write(cut.data);
         seam.boundaries.push(cut.offset + cut.data.length);
@@ -166,6 +166,8 @@ export async function assembleParts(ctx: StoreContext, t: TenantContext, parts: 
   let pendLen = 0;
   /** global offset where W last cut (W is in its post-cut state there) */
   let pendStart = 0;
+  /** seams synchronized within the held-back head, and those that needed stored chunks read back */
+  const stats = { inHead: 0, fallback: 0 };
 
   const emit = async (data: Buffer, offset: number): Promise<void> => {
     const slot: AssembledChunk = { offset };
@@ -221,6 +223,8 @@ export async function assembleParts(ctx: StoreContext, t: TenantContext, parts: 
       }
       // 2. not enough: read the stored interior chunks back
       let reuseFrom = interior.length;
+      if (synced !== undefined) stats.inHead++;
+      else if (interior.length > 0) stats.fallback++;
       if (synced === undefined) {
         for (let i = 0; i < interior.length && synced === undefined; i++) {
           const e = interior[i];
@@ -256,6 +260,7 @@ export async function assembleParts(ctx: StoreContext, t: TenantContext, parts: 
     }
     if (pendLen > 0) await emit(takePend(undefined), pendStart);
     await window.drain();
+    ctx.logger.debug({ parts: parts.length, ...stats, chunks: out.length }, 'multipart seams re-chunked');
   } catch (err) {
     await window.drain().catch(() => undefined);
     for (const c of out) c.handle?.release();

@@ -22,7 +22,7 @@ import { MetaIndex } from '../index/meta-index.js';
 import { ChunkCodec } from './chunk-codec.js';
 import { ChunkIo } from './chunk-io.js';
 import type { CpuPool } from './cpu-pool.js';
-import type { SeamInfo } from './multipart.js';
+import { HEAD_CHUNKS, type SeamInfo } from './multipart.js';
 import { rabinChunkerFactory, type ChunkerFactory } from './chunking.js';
 import { Pins } from './pins.js';
 import { TenantObjectStore, type StoreContext } from './tenant-store.js';
@@ -56,6 +56,8 @@ export interface StoreInit {
   maxObjectSize?: number;
   /** run collectGarbage() this often while open (default 1 h; 0 = only when called) */
   gcIntervalMs?: number;
+  /** chunks of each multipart part held back for seam re-chunking (default 3; see multipart.ts) */
+  multipartHeadChunks?: number;
 }
 
 export interface StoreComponents {
@@ -118,6 +120,7 @@ export class PeerStore implements TenantStores {
       maxConcurrentChunks: init.maxConcurrentChunks,
       readAhead: init.readAhead,
       maxObjectSize: init.maxObjectSize,
+      headChunks: init.multipartHeadChunks,
     };
   }
 
@@ -137,6 +140,7 @@ export class PeerStore implements TenantStores {
       gcGraceMs: init.gcGraceMs ?? 3_600_000,
       maxObjectSize: init.maxObjectSize ?? 5 * 2 ** 40,
       gcIntervalMs: init.gcIntervalMs ?? 3_600_000,
+      multipartHeadChunks: init.multipartHeadChunks ?? HEAD_CHUNKS,
     };
     await mkdir(join(full.stateDir, 'spool'), { recursive: true });
     const newChunker = components.chunker ?? (await rabinChunkerFactory());

@@ -80,6 +80,8 @@ export interface StoreContext {
   maxConcurrentChunks: number;
   readAhead: number;
   maxObjectSize: number;
+  /** chunks held back at the start of each multipart part (multipart.ts) */
+  headChunks: number;
 }
 
 export interface TenantContext {

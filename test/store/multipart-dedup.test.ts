@@ -67,6 +67,24 @@ for (const avg of [4 * MiB, 1 * MiB]) {
   });
 }
 
+test('seams that the held-back head cannot resynchronize fall back to re-cutting stored chunks, still exactly', async () => {
+  for (const headChunks of [0, 1]) {
+    const s = await makeStore({ avgChunkSize: 128 * 1024, multipartHeadChunks: headChunks, minPartSize: 1 * MiB });
+    try {
+      const store = await s.open();
+      await store.createBucket('bkt');
+      const data = randomBytesFast(12 * MiB + 12345, 99);
+      await store.putObject('bkt', 'single', pieces(data));
+      const one = await footprint(s);
+      await multipart(store, 'parts', data, 1 * MiB + 4321);
+      assert.deepEqual(await footprint(s), one, `head of ${headChunks} chunk(s): the same chunks as a single put`);
+      assert.equal(md5hex(await readAll((await store.getObject('bkt', 'parts')).body)), md5hex(data));
+    } finally {
+      await s.close();
+    }
+  }
+});
+
 test('abort releases the parts: their chunks and spool files are collected', async () => {
   const s = await makeStore({ avgChunkSize: 256 * 1024, minPartSize: 1 * MiB });
   try {
