@@ -3,7 +3,8 @@
  * volumes strictly read-only (file-system space through statfs, and the fragment files under
  * `fragments/` per the layout documented in backend/fragments/disk-fragment-store.ts; it never
  * opens them as a FragmentStore, which would empty tmp/ under a running writer), and asks
- * --gateway whether it answers HTTP. Exit status 0 when the gateway answered, 1 when not.
+ * --gateway's /-/ready whether it is ready. Exit status 0 when the gateway answered and did not
+ * say it is not ready, 1 otherwise.
  */
 import { lstat, opendir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,6 +29,9 @@ export interface GatewayStatus {
   url: string;
   reachable: boolean;
   httpStatus?: number;
+  /** from /-/ready, when the gateway serves it */
+  ready?: boolean;
+  reasons?: string[];
   error?: string;
 }
 
@@ -87,11 +91,22 @@ export async function volumeStatus(v: { path: string; mode: 'rw' | 'ro'; quota?:
   return s;
 }
 
+/** Asks the gateway's /-/ready: any HTTP answer means reachable; its JSON says whether it is ready. */
 export async function probeGateway(url: URL): Promise<GatewayStatus> {
   try {
-    const res = await fetch(url, { method: 'GET', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS), redirect: 'manual' });
-    await res.body?.cancel();
-    return { url: url.href, reachable: true, httpStatus: res.status };
+    const res = await fetch(new URL('/-/ready', url), { method: 'GET', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS), redirect: 'manual' });
+    const status: GatewayStatus = { url: url.href, reachable: true, httpStatus: res.status };
+    const body = await res.text().catch(() => '');
+    try {
+      const r = JSON.parse(body) as { ok?: unknown; reasons?: unknown };
+      if (typeof r.ok === 'boolean') {
+        status.ready = r.ok;
+        if (Array.isArray(r.reasons)) status.reasons = r.reasons.map(String);
+      }
+    } catch {
+      // not a PeerStor ops endpoint: reachability is all we know
+    }
+    return status;
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     return { url: url.href, reachable: false, error: cause?.code ?? cause?.message ?? (err as Error).message };
@@ -111,7 +126,14 @@ export async function runStatus(config: CliConfig, io: CliIo): Promise<number> {
     io.stdout(JSON.stringify(report) + '\n');
   } else {
     const g = report.gateway;
-    const lines = [`gateway ${g.url}: ${g.reachable ? `answers (HTTP ${g.httpStatus})` : `not reachable (${g.error})`}`];
+    const state = !g.reachable
+      ? `not reachable (${g.error})`
+      : g.ready === undefined
+        ? `answers (HTTP ${g.httpStatus}) but has no /-/ready`
+        : g.ready
+          ? 'ready'
+          : `not ready: ${(g.reasons ?? []).join('; ')}`;
+    const lines = [`gateway ${g.url}: ${state}`];
     for (const v of report.volumes) {
       if (!v.exists) {
         lines.push(`volume ${v.path} (${v.mode}): missing`);
@@ -124,5 +146,5 @@ export async function runStatus(config: CliConfig, io: CliIo): Promise<number> {
     if (report.stateDir) lines.push(`state ${report.stateDir}: ${report.stateDirExists ? 'present' : 'missing'}`);
     io.stdout(lines.join('\n') + '\n');
   }
-  return report.gateway.reachable ? 0 : 1;
+  return report.gateway.reachable && report.gateway.ready !== false ? 0 : 1;
 }

@@ -124,15 +124,22 @@ test('config file: found through XDG_CONFIG_HOME, overridden by the command line
   try {
     await mkdir(join(dir, 'peerstor'));
     await writeFile(join(dir, 'peerstor', 'peerstor.conf'), '# status settings\ngateway http://127.0.0.1:1\njson\nlisten 127.0.0.1:7000\n');
-    const server = createServer((_req, res) => res.writeHead(403).end());
+    const paths: string[] = [];
+    const server = createServer((req, res) => {
+      paths.push(req.url ?? '');
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, reasons: ['only 0 healthy peers'] }));
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const port = (server.address() as { port: number }).port;
       const r = await run(['status', '--gateway', `http://127.0.0.1:${port}`, '-v', `${dir}/vol::ro`], { env: { XDG_CONFIG_HOME: dir }, cwd: dir });
-      assert.equal(r.code, 0, r.stderr);
-      const report = JSON.parse(r.stdout) as { gateway: { reachable: boolean; httpStatus: number }; volumes: { path: string; exists: boolean }[] };
+      assert.equal(r.code, 1, 'a gateway that says it is not ready');
+      const report = JSON.parse(r.stdout) as { gateway: { reachable: boolean; httpStatus: number; ready: boolean; reasons: string[] }; volumes: { path: string; exists: boolean }[] };
+      assert.deepEqual(paths, ['/-/ready']);
       assert.equal(report.gateway.reachable, true);
-      assert.equal(report.gateway.httpStatus, 403);
+      assert.equal(report.gateway.httpStatus, 503);
+      assert.equal(report.gateway.ready, false);
+      assert.deepEqual(report.gateway.reasons, ['only 0 healthy peers']);
       assert.deepEqual(report.volumes.map((v) => [v.path, v.exists]), [[`${dir}/vol`, false]]);
       const fromFile = await run(['status'], { env: { XDG_CONFIG_HOME: dir } });
       assert.equal(fromFile.code, 1, 'the file’s unreachable gateway is used without --gateway');
@@ -220,6 +227,9 @@ test('embedded default serves S3, WebDAV and the web page from its volumes until
       const ready = await fetch(`${base}/-/ready`);
       assert.equal(ready.status, 200);
       assert.deepEqual(await ready.json(), { ok: true, reasons: [] });
+      const status = await run(['status', '--gateway', base]);
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stdout, /^gateway http:\/\/127\.0\.0\.1:\d+\/: ready\n/);
     } finally {
       s3.destroy();
     }
