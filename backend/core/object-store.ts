@@ -98,6 +98,8 @@ export interface PutOptions {
   headers?: StandardHeaders;
   userMetadata?: Record<string, string>;
   tags?: Record<string, string>;
+  /** May only be known once `body` has been consumed (a trailing checksum the front end verifies
+   *  at the end of an aws-chunked body): implementations read it AFTER the body has ended. */
   checksum?: ChecksumValue;
   /** raw 16-byte MD5 the client sent (Content-MD5); mismatch → BadDigest, nothing stored */
   contentMd5?: Buffer;

@@ -22,7 +22,8 @@ export interface UploadBody {
   expectedSize?: number;
   /** raw Content-MD5 for the store to verify */
   contentMd5?: Buffer;
-  /** the verified additional checksum; read after the body has been consumed */
+  /** the additional checksum: the client's up-front value at once, a trailing or server-computed
+   *  one only after the body has been consumed */
   readonly checksum: ChecksumValue | undefined;
   /** the protocol failure raised inside the iterator, if any (the store may wrap it) */
   readonly failure: S3Error | undefined;
@@ -148,12 +149,17 @@ export function uploadBody(req: IncomingMessage, auth: AuthResult, opts: UploadB
     }
   }
 
+  // A value the client sent up front is what gets stored if the body matches it (and nothing is
+  // stored if not), so it can be handed out before the body has been read.
+  const announced: ChecksumValue | undefined =
+    wanted && !wanted.fromTrailer && wanted.value !== undefined ? { algorithm: wanted.algorithm, value: wanted.value, type: 'FULL_OBJECT' } : undefined;
+
   return {
     body: verified(),
     expectedSize,
     contentMd5,
     get checksum() {
-      return checksum;
+      return checksum ?? announced;
     },
     get failure() {
       return failure;

@@ -73,7 +73,7 @@ export async function handleUploadPart(ctx: S3Context<Ep<'UploadPart'>>): Promis
   if (ub.contentMd5) options.contentMd5 = ub.contentMd5;
   if (ub.expectedSize !== undefined) options.expectedSize = ub.expectedSize;
   const part = await withBody(ub, () => ctx.store.uploadPart(bucket, key, uploadId, partNumber, ub.body, options));
-  return { status: 200, headers: { ETag: quoteEtag(part.etag), ...checksumReplyHeaders(part) } };
+  return { status: 200, headers: { ETag: quoteEtag(part.etag), ...checksumReplyHeaders({ checksum: ub.checksum ?? part.checksum }) } };
 }
 
 /** x-amz-copy-source-range: `bytes=first-last`, both required. */

@@ -67,7 +67,7 @@ export async function handlePutObject(ctx: S3Context<Ep<'PutObject'>>): Promise<
   if (ub.contentMd5) options.contentMd5 = ub.contentMd5;
   if (ub.expectedSize !== undefined) options.expectedSize = ub.expectedSize;
   const info = await withBody(ub, () => ctx.store.putObject(bucket, key, ub.body, options));
-  return { status: 200, headers: { ETag: quoteEtag(info.etag), ...checksumReplyHeaders(info) } };
+  return { status: 200, headers: { ETag: quoteEtag(info.etag), ...checksumReplyHeaders({ checksum: ub.checksum ?? info.checksum }) } };
 }
 
 function directive(ctx: S3Context, name: string): 'COPY' | 'REPLACE' | undefined {
