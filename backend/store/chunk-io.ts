@@ -210,8 +210,13 @@ export class ChunkIo {
     // Data fragments first: when all k arrive, decoding is a concatenation.
     await fetch(range(0, chunk.k));
     let have = bufs.filter(Boolean).length;
-    if (have < chunk.k) await fetch(range(chunk.k, chunk.n));
-    have = bufs.filter(Boolean).length;
+    // then only as many parity fragments as are missing, more if some of those fail too
+    for (let next = chunk.k; have < chunk.k && next < chunk.n; ) {
+      const batch = range(next, Math.min(chunk.n, next + chunk.k - have));
+      next += batch.length;
+      await fetch(batch);
+      have = bufs.filter(Boolean).length;
+    }
     if (have < chunk.k) {
       throw new StoreError('Unavailable', `only ${have} of the ${chunk.k} fragments needed for a chunk are reachable`);
     }
