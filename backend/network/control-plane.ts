@@ -270,7 +270,8 @@ export class ControlPlane {
       return undefined;
     }
     try {
-      const signal = AbortSignal.timeout(5000);
+      // generous: a loaded machine (16 peers on 2 cores) answers slowly, and a miss costs a heartbeat
+      const signal = AbortSignal.timeout(10_000);
       const stream = await this.node.dialProtocol(pid, INFO_PROTOCOL, { signal });
       const onAbort = (): void => stream.abort(new StoreError('Timeout', `info request to ${id} timed out`));
       signal.addEventListener('abort', onAbort, { once: true });
@@ -302,6 +303,7 @@ export class ControlPlane {
       this.#events.onSeen?.(m);
       return m;
     } catch (err) {
+      this.#log.debug({ err, peer: id }, 'info request failed');
       const m = this.#members.get(id);
       if (m) {
         m.failures++;
@@ -340,6 +342,11 @@ export class ControlPlane {
   /** One heartbeat round: re-asks every member (and every connected peer) for its announcement. */
   async heartbeat(): Promise<void> {
     const ids = new Set([...this.#members.keys(), ...this.node.getPeers().map((p) => p.toString())]);
+    // peers the DHT or gossip told us about but whose announcement we never got (e.g. it timed out)
+    for (const p of await this.node.peerStore.all().catch(() => [])) {
+      if (ids.size >= 1000) break;
+      if (p.addresses.length > 0) ids.add(p.id.toString());
+    }
     await Promise.all([...ids].map((id) => this.refresh(id)));
   }
 

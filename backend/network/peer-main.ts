@@ -4,11 +4,14 @@
  *        --dht-port 0 [--bootstrap ADDR]... [--network-key FILE] [--host-label NAME]
  *        [--heartbeat-ms 5000] [--scrub-interval-ms 21600000] [--log-level info]
  * When ready it prints ONE JSON line on stdout: {"ready":true,"peerId","dataAddress","multiaddrs",
- * "networkKeyPath"}. SIGTERM/SIGINT stop it cleanly; SIGUSR2 runs a scrub now and prints
- * {"scrub":{checked,corrupt}}.
+ * "networkKeyPath"}. SIGTERM/SIGINT stop it cleanly.
+ * With --control-stdin (tests and benches), JSON lines on stdin drive it and each gets one JSON line
+ * back: {"op":"members"} → {"op","members":[ids]}; {"op":"closest","key":HEX} → {"op","peers","queried",
+ * "ms"}; {"op":"scrub"} → {"op","checked","corrupt":[ids]}.
  */
 import './polyfills.js';
 import { parseArgs } from 'node:util';
+import { createInterface } from 'node:readline';
 import { createLogger } from '../core/logger.js';
 import { parseSize } from '../core/sizes.js';
 import { startPeerNode } from './peer-node.js';
@@ -26,6 +29,8 @@ const { values } = parseArgs({
     'scrub-interval-ms': { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
     'log-file': { type: 'string' },
+    'bootstrap-wait-ms': { type: 'string' },
+    'control-stdin': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -44,6 +49,7 @@ try {
     hostLabel: values['host-label'],
     heartbeatMs: num(values['heartbeat-ms']),
     scrubIntervalMs: num(values['scrub-interval-ms']),
+    bootstrapWaitMs: num(values['bootstrap-wait-ms']),
     logger,
   });
   process.stdout.write(
@@ -57,12 +63,36 @@ try {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  process.on('SIGUSR2', () => {
-    node.scrub().then(
-      (r) => process.stdout.write(`${JSON.stringify({ scrub: { checked: r.checked, corrupt: r.corrupt } })}\n`),
-      (err: unknown) => logger.error({ err }, 'scrub failed'),
-    );
-  });
+  if (values['control-stdin']) {
+    const out = (o: object): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
+    const lines = createInterface({ input: process.stdin });
+    lines.on('line', (line) => {
+      let req: { op?: string; key?: string };
+      try {
+        req = JSON.parse(line) as { op?: string; key?: string };
+      } catch {
+        return out({ error: 'not JSON' });
+      }
+      const run = async (): Promise<object> => {
+        switch (req.op) {
+          case 'members':
+            return { op: req.op, members: node.controlPlane.members().filter((m) => m.failures === 0).map((m) => m.id) };
+          case 'closest': {
+            const t0 = performance.now();
+            const r = await node.controlPlane.closest(Buffer.from(req.key ?? '', 'hex'));
+            return { op: req.op, ...r, ms: performance.now() - t0 };
+          }
+          case 'scrub': {
+            const r = await node.scrub();
+            return { op: req.op, checked: r.checked, corrupt: r.corrupt };
+          }
+          default:
+            return { op: req.op, error: 'unknown op' };
+        }
+      };
+      run().then(out, (err: unknown) => out({ op: req.op, error: err instanceof Error ? err.message : String(err) }));
+    });
+  }
 } catch (err) {
   logger.fatal({ err }, 'storage peer failed to start');
   process.stderr.write(`peer failed to start: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,0 +1,173 @@
+/**
+ * Real peer processes on loopback: 16 peers form a private network, find their closest peers,
+ * keep outsiders out, keep their identity across restarts, store fragments that survive 6 of
+ * them being SIGKILLed (decoded from any k with the ErasureCoder), and scrub corrupt ones away.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, startPeer } from './helpers/cluster.js';
+import { startNetworkClient, type NetworkClient } from '../../backend/network/network-client.js';
+import { ErasureCoder } from '../../backend/erasure/reed-solomon.js';
+import { decodeFragment, encodeFragment, fragmentIdOf } from '../../backend/erasure/fragment.js';
+import { silentLogger } from '../../backend/core/logger.js';
+import { isStoreError } from '../../backend/core/errors.js';
+import type { PeerHandle } from '../../backend/core/placement.js';
+
+const N = 16;
+const K = 10;
+
+async function until(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('peer network with 16 real processes', { timeout: 300_000 }, () => {
+  let cluster: Cluster;
+  let gateway: NetworkClient;
+  let stateDir: string;
+
+  before(async () => {
+    // heartbeats every 2 s: faster ones add real load when 16 peers share 2 cores
+    cluster = await Cluster.start({ peers: N, heartbeatMs: 2000 });
+    stateDir = await mkdtemp(join(tmpdir(), 'peerstor-gw-'));
+    gateway = await startNetworkClient({
+      stateDir,
+      networkKeyFile: cluster.networkKeyFile,
+      bootstrap: cluster.bootstrap,
+      heartbeatMs: 1000,
+      logger: silentLogger(),
+      placement: { minFree: 0, staleMs: 15_000, failuresToDead: 2 },
+    });
+    await until('the gateway to see 16 healthy peers', () => gateway.placement.peers().filter((p) => gateway.placement.isHealthy(p.id)).length === N, 120_000);
+  });
+
+  after(async () => {
+    await gateway?.stop();
+    await cluster?.stop();
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  });
+
+  test('every peer sees the others and finds the 16 closest to a key through the DHT', async () => {
+    await cluster.waitConverged(60_000);
+    const ids = cluster.peers.map((p) => p.id);
+    const key = randomBytes(32);
+    await Promise.all(
+      cluster.peers.map(async (p, i) => {
+        // a lookup whose RPCs time out on a loaded machine returns fewer peers; one retry, as a
+        // real caller would, keeps the test about correctness rather than the machine's load
+        let missing: string[] = [];
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const a = await p.ask<{ peers: string[]; queried: number }>({ op: 'closest', key: key.toString('hex') });
+          assert.ok(a.queried >= 1);
+          const found = new Set([...a.peers, p.id]);
+          missing = ids.filter((id) => !found.has(id));
+          if (missing.length === 0) break;
+        }
+        assert.deepEqual(missing, [], `peer ${i} did not find every peer`);
+      }),
+    );
+  });
+
+  test('fragments on 16 peers read back from any k after 6 peers are SIGKILLed, which are marked dead', async () => {
+    await until('16 healthy peers', () => gateway.placement.peers().filter((p) => gateway.placement.isHealthy(p.id)).length === N, 60_000);
+    const coder = new ErasureCoder({ k: K, n: N });
+    const chunks: { sha: string; length: number; ids: string[]; holders: PeerHandle[] }[] = [];
+    for (let c = 0; c < 4; c++) {
+      const data = randomBytes(1_000_000 + c * 77_777);
+      const shards = await coder.encode(data);
+      const frags = shards.map((s, index) => encodeFragment({ k: K, n: N, index }, s));
+      const ids = frags.map(fragmentIdOf);
+      const holders = gateway.placement.choose(Buffer.from(ids[0], 'hex'), N);
+      assert.equal(new Set(holders.map((h) => h.id)).size, N, 'n distinct peers');
+      await Promise.all(frags.map((f, i) => holders[i].store.put(ids[i], f)));
+      chunks.push({ sha: createHash('sha256').update(data).digest('hex'), length: data.length, ids, holders });
+    }
+    const victims = cluster.peers.slice(N - 6);
+    await Promise.all(victims.map((v) => v.kill('SIGKILL')));
+    const victimIds = new Set(victims.map((v) => v.id));
+    await until('the 6 killed peers to be marked dead', () => [...victimIds].every((id) => !gateway.placement.isHealthy(id)), 60_000);
+    for (const p of cluster.peers.slice(0, N - 6)) assert.ok(gateway.placement.isHealthy(p.id), 'live peers stay healthy');
+
+    for (const c of chunks) {
+      const shards: (Buffer | null)[] = Array.from({ length: N }, () => null);
+      let got = 0;
+      for (let i = 0; i < N && got < K; i++) {
+        const h = c.holders[i];
+        if (!gateway.placement.isHealthy(h.id)) {
+          await assert.rejects(h.store.get(c.ids[i]), (e) => isStoreError(e, 'Unavailable') || isStoreError(e, 'Timeout'));
+          continue;
+        }
+        shards[i] = decodeFragment(await h.store.get(c.ids[i])).shard;
+        got++;
+      }
+      assert.equal(got, K);
+      const back = await coder.decode(shards, c.length);
+      assert.equal(createHash('sha256').update(back).digest('hex'), c.sha);
+    }
+    const chosenNow = gateway.placement.choose(randomBytes(32), N);
+    assert.ok(chosenNow.every((h) => !victimIds.has(h.id)), 'dead peers are not chosen');
+  });
+
+  test('a peer without the network key cannot join', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'peerstor-outsider-'));
+    const outsider = await startPeer({ networkKeyFile: join(dir, 'other.key'), bootstrap: cluster.bootstrap, bootstrapWaitMs: 1500, heartbeatMs: 1000 });
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const seen = await outsider.ask<{ members: string[] }>({ op: 'members' });
+      assert.deepEqual(seen.members, []);
+      assert.equal(gateway.controlPlane.member(outsider.id), undefined);
+      for (const p of cluster.live().slice(0, 3)) {
+        const v = await p.ask<{ members: string[] }>({ op: 'members' });
+        assert.ok(!v.members.includes(outsider.id));
+      }
+      const before = await readFile(cluster.networkKeyFile, 'utf8');
+      assert.notEqual(await readFile(join(dir, 'other.key'), 'utf8'), before, 'it made its own key');
+    } finally {
+      await outsider.stop();
+      await rm(outsider.dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a peer re-hashes its fragments and drops a corrupt one', async () => {
+    const peer = cluster.live()[1];
+    const handle = gateway.placement.peer(peer.id)!;
+    const data = encodeFragment({ k: K, n: N, index: 0 }, randomBytes(50_000));
+    const id = fragmentIdOf(data);
+    await handle.store.put(id, data);
+    const file = join(peer.dir, 'fragments', id.slice(0, 2), id.slice(2, 4), id);
+    const bytes = await readFile(file);
+    bytes[100] ^= 0xff;
+    await writeFile(file, bytes);
+    const r = await peer.ask<{ corrupt: string[]; checked: number }>({ op: 'scrub' });
+    assert.deepEqual(r.corrupt, [id]);
+    await assert.rejects(handle.store.get(id), (e) => isStoreError(e, 'FragmentNotFound'));
+  });
+});
+
+test('identity and network key survive a restart', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'peerstor-restart-'));
+  try {
+    const keyFile = join(dir, 'net.key');
+    const first = await startPeer({ dir: join(dir, 'vol'), networkKeyFile: keyFile, bootstrap: [] });
+    const id = first.id;
+    const key = await readFile(keyFile, 'utf8');
+    await first.stop();
+    const second = await startPeer({ dir: join(dir, 'vol'), networkKeyFile: keyFile, bootstrap: [] });
+    try {
+      assert.equal(second.id, id);
+      assert.equal(await readFile(keyFile, 'utf8'), key);
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
