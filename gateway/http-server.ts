@@ -111,8 +111,12 @@ export async function createHttpServer(init: HttpServerInit, components: HttpSer
         }
         fastifyHandler(req, res);
       };
-      const options = { maxHeaderSize: init.maxHeaderSize ?? 16 * 1024 };
+      // fastify leaves a factory-made server's timeouts alone, so set them here: Node's default
+      // requestTimeout (300 s) would cut off any upload or download that takes longer.
+      const options = { maxHeaderSize: init.maxHeaderSize ?? 16 * 1024, requestTimeout: 0, headersTimeout: 60_000 };
       server = tls ? https.createServer({ ...options, ...tls }, handler) : http.createServer(options, handler);
+      // Longer than the SDKs' idle-socket reuse window, so clients do not race a closing socket.
+      server.keepAliveTimeout = 72_000;
       return server;
     },
     // Oversize headers and other parse failures never reach a handler: answer in S3's XML here.

@@ -87,6 +87,13 @@ test('virtual-hosted style with a domain', async () => {
   }
 });
 
+test('long transfers are not cut off by Node\'s default request timeout', () => {
+  const server = gw.server.server;
+  assert.equal(server.requestTimeout, 0);
+  assert.ok(server.keepAliveTimeout >= 60_000);
+  assert.ok(server.headersTimeout > 0);
+});
+
 test('--listen parsing', () => {
   assert.deepEqual(parseListen('127.0.0.1:8080'), { host: '127.0.0.1', port: 8080 });
   assert.deepEqual(parseListen('[::1]:0'), { host: '::1', port: 0 });
