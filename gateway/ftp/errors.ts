@@ -4,7 +4,7 @@
  * refused logins) the code here is used, and the text always names the condition.
  */
 import type { FsErrorCode } from '../common/path-view.js';
-import { toFsError } from '../common/path-view.js';
+import { FsError, toFsError } from '../common/path-view.js';
 
 export const FTP_REPLY: Record<FsErrorCode, { code: number; text: string }> = {
   ENOENT: { code: 550, text: 'No such file or directory' },
@@ -26,6 +26,8 @@ export const FTP_REPLY: Record<FsErrorCode, { code: number; text: string }> = {
 
 /** An Error whose message is the FTP text for the condition (ftp-srv sends err.message). */
 export function ftpError(err: unknown): Error & { code: number } {
+  // Already translated (a FileSystem method's error seen again by MLSD/MLST): keep it.
+  if (err instanceof Error && err.cause instanceof FsError && typeof (err as { code?: unknown }).code === 'number') return err as Error & { code: number };
   const e = toFsError(err);
   const r = FTP_REPLY[e.code];
   return Object.assign(new Error(`${r.text}: ${e.message}`, { cause: e }), { code: r.code });

@@ -90,6 +90,33 @@ interface PassiveInternals {
   setupServer(): Promise<unknown>;
 }
 
+/**
+ * Writes (a LIST reply is written right after 150) and the final end wait for the TLS handshake:
+ * a server TLSSocket would otherwise let them out ahead of it and the client reads garbage.
+ */
+function holdUntilSecure(socket: tls.TLSSocket): void {
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  const end = socket.end.bind(socket) as (...args: unknown[]) => tls.TLSSocket;
+  const held: { kind: 'write' | 'end'; args: unknown[] }[] = [];
+  let secure = false;
+  socket.once('secure', () => {
+    secure = true;
+    socket.write = write as typeof socket.write;
+    socket.end = end as typeof socket.end;
+    for (const h of held.splice(0)) (h.kind === 'write' ? write : end)(...h.args);
+  });
+  socket.write = ((...args: unknown[]) => {
+    if (secure) return write(...args);
+    held.push({ kind: 'write', args });
+    return true;
+  }) as typeof socket.write;
+  socket.end = ((...args: unknown[]) => {
+    if (secure) return end(...args);
+    held.push({ kind: 'end', args });
+    return socket;
+  }) as typeof socket.end;
+}
+
 function normalizeIp(ip: string | undefined): string {
   return (ip ?? '').replace(/^::ffff:/, '');
 }
@@ -136,6 +163,7 @@ function patchRegistry(): void {
         const socket = new tls.TLSSocket(raw, { isServer: true, secureContext }) as tls.TLSSocket & { connected?: boolean };
         socket.on('error', (err) => this.server.emit('client-error', { connection: this.connection, context: 'dataSocket', error: err }));
         socket.once('close', () => this.closeServer());
+        holdUntilSecure(socket);
         socket.connected = true;
         this.dataSocket = socket;
       });
@@ -151,6 +179,40 @@ function patchRegistry(): void {
         });
       });
     });
+  };
+
+  // AUTH TLS (RFC 4217 §4): ftp-srv answers 234 and wraps the control socket later, so a
+  // ClientHello arriving in between reaches its FTP parser and is answered in plain text
+  // ("wrong version number" in the client, now and then). Here the raw socket is paused and its
+  // parser detached before the 234 and reattached after the handshake, so no raw byte is parsed
+  // once TLS is requested.
+  const auth = registry.AUTH;
+  const authHandler = auth.handler;
+  registry.AUTH = {
+    ...auth,
+    handler(args) {
+      if (String(args.command.arg ?? '').trim().toUpperCase() !== 'TLS') return authHandler.call(this, args);
+      const conn = this as unknown as ConnectionInternals & { commandSocket: net.Socket; server: { options: { tls?: tls.SecureContextOptions } } };
+      if (!conn.server.options.tls) return conn.reply(502);
+      if (conn.secure) return conn.reply(202);
+      const raw = conn.commandSocket;
+      raw.pause();
+      const parsers = raw.listeners('data') as ((...a: unknown[]) => void)[];
+      raw.removeAllListeners('data');
+      return conn.reply(234).then(() => {
+        const secureSocket = new tls.TLSSocket(raw, { isServer: true, secureContext: tls.createSecureContext(conn.server.options.tls) });
+        for (const event of ['data', 'timeout', 'end', 'close', 'drain', 'error']) {
+          secureSocket.on(event, (...a: unknown[]) => raw.emit(event, ...a));
+        }
+        // Reattach the parser only once TLS is up: the raw socket may still flush the buffered
+        // ClientHello as 'data' while TLS takes over, and that must reach no one.
+        secureSocket.once('secure', () => {
+          for (const l of parsers) raw.on('data', l);
+        });
+        conn.commandSocket = secureSocket;
+        conn.secure = true;
+      });
+    },
   };
 
   const user = registry.USER;
