@@ -47,6 +47,9 @@ export interface ChunkHandle {
   release(): void;
 }
 
+/** other peers tried for one fragment after its chosen holder failed */
+const MAX_REPLACEMENTS = 2;
+
 interface WriteEntry {
   promise: Promise<NewChunk>;
   users: number;
@@ -129,17 +132,30 @@ export class ChunkIo {
     if (holders.length < enc.fragments.length) {
       throw new StoreError('Unavailable', `no storage peers to hold the fragments of a chunk (${holders.length} known)`);
     }
+    // A holder that fails a put is replaced by the next healthy peer the placement offers (a
+    // single-peer placement has none: the put fails), at most MAX_REPLACEMENTS times per fragment.
+    const failed = new Set<string>();
+    const chosen = holders.map((h) => h.id);
     await Promise.all(
       enc.fragments.map(async (f, i) => {
-        const peer = holders[i];
+        let peer = holders[i];
         await pins.settled(f.id);
-        const t0 = Date.now();
-        try {
-          await peer.store.put(f.id, f.bytes, { signal: AbortSignal.timeout(this.#init.timeoutMs) });
-          placement.reportSuccess(peer.id, Date.now() - t0);
-        } catch (err) {
-          placement.reportFailure(peer.id, err);
-          throw err;
+        for (let attempt = 0; ; attempt++) {
+          const t0 = Date.now();
+          try {
+            await peer.store.put(f.id, f.bytes, { signal: AbortSignal.timeout(this.#init.timeoutMs) });
+            placement.reportSuccess(peer.id, Date.now() - t0);
+            chosen[i] = peer.id;
+            return;
+          } catch (err) {
+            placement.reportFailure(peer.id, err);
+            failed.add(peer.id);
+            const alternatives = placement.choose(chunkId, enc.fragments.length, failed);
+            const next = alternatives.find((p) => !chosen.includes(p.id)) ?? alternatives[i];
+            if (!next || attempt >= MAX_REPLACEMENTS) throw err;
+            this.#c.logger.warn({ fragment: f.id, peer: peer.id, next: next.id, err: (err as Error).message }, 'fragment put failed; trying another peer');
+            peer = next;
+          }
         }
       }),
     );
@@ -150,7 +166,7 @@ export class ChunkIo {
       compressed: enc.compressed,
       k: t.k,
       n: enc.fragments.length,
-      fragments: enc.fragments.map((f, i) => ({ idx: f.index, fragmentId: f.id, size: f.bytes.length, peer: holders[i].id })),
+      fragments: enc.fragments.map((f, i) => ({ idx: f.index, fragmentId: f.id, size: f.bytes.length, peer: chosen[i] })),
     };
   }
 

@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StoreError } from '../../backend/core/errors.js';
+import { silentLogger } from '../../backend/core/logger.js';
+import type { FragmentStore } from '../../backend/core/fragment-store.js';
+import type { PeerHandle, Placement } from '../../backend/core/placement.js';
+import { MemoryFragmentStore } from '../../backend/fragments/memory-fragment-store.js';
+import { PeerStore } from '../../backend/store/peer-store.js';
+import { randomBytesFast } from '../../bench/lib.js';
+import { pieces, readAll, testChunker } from './helpers.js';
+
+/** n peers in a fixed order; `choose` skips excluded ones and wraps around. */
+class ListPlacement implements Placement {
+  constructor(readonly handles: PeerHandle[]) {}
+  choose(_key: Uint8Array, count: number, exclude?: ReadonlySet<string>): PeerHandle[] {
+    const ok = this.handles.filter((h) => !exclude?.has(h.id));
+    return ok.length === 0 ? [] : Array.from({ length: count }, (_, i) => ok[i % ok.length]);
+  }
+  peer(id: string): PeerHandle | undefined {
+    return this.handles.find((h) => h.id === id);
+  }
+  peers(): PeerHandle[] {
+    return this.handles;
+  }
+  reportSuccess(): void {}
+  reportFailure(): void {}
+  isHealthy(): boolean {
+    return true;
+  }
+}
+
+function refusing(inner: FragmentStore): FragmentStore {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === 'put') return async () => Promise.reject(new StoreError('Unavailable', 'peer down'));
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+test('a holder that refuses fragments is replaced by another peer, and placements record who holds what', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'peerstor-failover-'));
+  const stores = [0, 1, 2, 3].map(() => new MemoryFragmentStore());
+  const handles: PeerHandle[] = stores.map((store, i) => ({ id: `peer-${i}`, host: `host-${i}`, store: i === 1 ? refusing(store) : store }));
+  const logger = silentLogger();
+  const peerStore = await PeerStore.open(
+    { stateDir: join(dir, 'state'), kdfIterations: 1000, erasure: { k: 2, n: 4 }, avgChunkSize: 64 * 1024, gcIntervalMs: 0 },
+    { logger, placement: new ListPlacement(handles), chunker: await testChunker(), ownedStores: [] },
+  );
+  try {
+    const store = await peerStore.open({ accessKey: 'tenant', secretKey: 'tenant-secret' });
+    await store.createBucket('bkt');
+    const data = randomBytesFast(400 * 1024, 4);
+    await store.putObject('bkt', 'k', pieces(data));
+    const peersUsed = peerStore.index.db.prepare('SELECT DISTINCT peer FROM fragments ORDER BY peer').all() as { peer: string }[];
+    assert.deepEqual(peersUsed.map((r) => r.peer), ['peer-0', 'peer-2', 'peer-3'], 'nothing is recorded on the refusing peer');
+    assert.equal((await stores[1].stat()).fragments, 0);
+    assert.ok((await readAll((await store.getObject('bkt', 'k')).body)).equals(data));
+  } finally {
+    await peerStore.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
