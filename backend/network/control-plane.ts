@@ -240,7 +240,8 @@ export class ControlPlane {
       return joined;
     }
     await Promise.all(joined.map((id) => this.refresh(id)));
-    await this.selfLookup();
+    // not awaited: the node is usable once a bootstrap peer answered; lookups fill the table
+    void this.selfLookup();
     // peers that joined alongside us are only in others' tables a moment later: look again
     for (const ms of [1000, 5000]) setTimeout(() => void this.selfLookup(), ms).unref();
     return joined;

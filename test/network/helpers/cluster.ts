@@ -134,7 +134,7 @@ export async function startPeer(init: PeerProcInit): Promise<PeerProc> {
   ];
   const proc = spawn(process.execPath, args, { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] });
   const peer = new PeerProc(proc, dir);
-  const ready = await peer.waitFor((o) => o.ready === true, 90_000);
+  const ready = await peer.waitFor((o) => o.ready === true, 180_000);
   peer.info = ready as unknown as Ready;
   return peer;
 }
@@ -176,8 +176,14 @@ export class Cluster {
     return this.peers.filter((p) => p.alive).slice(0, 2).map((p) => p.hostPort);
   }
 
-  /** Adds `count` peers (in parallel), bootstrapping from live ones. */
+  /** Adds `count` peers, 4 starting at a time (16 at once starve 2 cores), bootstrapping from live ones. */
   async add(count: number, overrides: Partial<PeerProcInit> = {}): Promise<PeerProc[]> {
+    const out: PeerProc[] = [];
+    while (out.length < count) out.push(...(await this.#addBatch(Math.min(4, count - out.length), overrides)));
+    return out;
+  }
+
+  async #addBatch(count: number, overrides: Partial<PeerProcInit>): Promise<PeerProc[]> {
     const base = this.peers.length;
     const started = await Promise.all(
       Array.from({ length: count }, async (_, i) => {
