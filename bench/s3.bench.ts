@@ -3,6 +3,7 @@
  * same client talking to a plain fastify endpoint that only discards / serves bytes, in the same
  * run (the ceiling of client + HTTP on this machine):
  *   - PUT of a 1 GiB object as multipart (16 MiB parts, 8 in flight) and GET of it (one stream)
+ *   - the same PUT through a gateway whose store discards part bodies: the front end's own cost
  *   - 4 KiB PUT and GET, 32 concurrent: requests per second
  * Targets (issue 3): upload ≥ 50 % of the ceiling, download ≥ 70 %.
  *
@@ -26,10 +27,10 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { Upload } from '@aws-sdk/lib-storage';
 import Fastify from 'fastify';
 import { silentLogger } from '../backend/core/logger.js';
-import type { TenantStores } from '../backend/core/object-store.js';
+import type { PartSummary, TenantStores } from '../backend/core/object-store.js';
 import { DiskFragmentStore } from '../backend/fragments/disk-fragment-store.js';
 import { LocalPlacement } from '../backend/store/local-placement.js';
-import { MemoryTenantStores } from '../backend/store/memory-object-store.js';
+import { MemoryTenantStores, type MemoryObjectStore } from '../backend/store/memory-object-store.js';
 import { PeerStore } from '../backend/store/peer-store.js';
 import { UserRegistry } from '../gateway/common/users.js';
 import { createHttpServer } from '../gateway/http-server.js';
@@ -118,11 +119,42 @@ async function rate(name: string, fn: (i: number) => Promise<unknown>): Promise<
   return perSec;
 }
 
+/**
+ * A store that keeps metadata in memory but drains part bodies without keeping them: a gateway over
+ * it shows what the S3 front end itself (SigV4, payload hash, checksums, HTTP) costs.
+ */
+class DiscardingStores extends MemoryTenantStores {
+  override async open(user: Parameters<MemoryTenantStores['open']>[0]): Promise<MemoryObjectStore> {
+    const store = await super.open(user);
+    const sizes = new Map<string, Map<number, number>>();
+    store.uploadPart = async (_b, _k, uploadId, partNumber, body, options = {}) => {
+      let size = 0;
+      for await (const c of body) size += c.length;
+      if (!sizes.has(uploadId)) sizes.set(uploadId, new Map());
+      sizes.get(uploadId)!.set(partNumber, size);
+      const part: PartSummary = { partNumber, size, etag: 'd41d8cd98f00b204e9800998ecf8427e' };
+      if (options.checksum) part.checksum = { ...options.checksum };
+      return part;
+    };
+    store.listParts = async (_b, _k, uploadId) => ({
+      parts: [...(sizes.get(uploadId) ?? new Map<number, number>())].map(([partNumber, size]) => ({ partNumber, size, etag: 'd41d8cd98f00b204e9800998ecf8427e', lastModified: new Date() })),
+      isTruncated: false,
+    });
+    store.completeMultipartUpload = async (bucket, key, uploadId, parts) => {
+      sizes.delete(uploadId);
+      return { bucket, key, size: 0, etag: `00000000000000000000000000000000-${parts.length}`, lastModified: new Date(), headers: {}, userMetadata: {}, tags: {} };
+    };
+    return store;
+  }
+}
+
 export interface S3BenchInit {
   /** base URL of a running gateway that knows USER */
   gatewayUrl: string;
   /** base URL of the plain endpoint (see plainEndpoint) serving `size` bytes of randomBytesFast(size, 3) */
   plainUrl: string;
+  /** base URL of a gateway over DiscardingStores (the front end's own ceiling), optional */
+  discardUrl?: string;
   /** big object size in bytes (default 1 GiB) */
   size?: number;
 }
@@ -138,7 +170,14 @@ export async function runS3Bench(init: S3BenchInit): Promise<void> {
     await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
     const basePut = await measure(`plain fastify PUT ${Math.round(size / MiB)} MiB (${IN_FLIGHT} parts in flight)`, size, () => putBig(base, data), 1);
     const gwPut = await measure('gateway PUT (multipart, SigV4, CRC32)', size, () => putBig(s3, data), 1);
-    report([basePut, gwPut], basePut);
+    const puts = [basePut, gwPut];
+    if (init.discardUrl) {
+      const d = client(init.discardUrl);
+      await d.send(new CreateBucketCommand({ Bucket: 'bench' }));
+      puts.push(await measure('gateway PUT over a discarding store', size, () => putBig(d, data), 1));
+      d.destroy();
+    }
+    report(puts, basePut);
     const baseGet = await measure(`plain fastify GET ${Math.round(size / MiB)} MiB`, size, () => getBig(base, size), 1);
     const gwGet = await measure('gateway GET', size, () => getBig(s3, size), 1);
     report([baseGet, gwGet], baseGet);
@@ -163,14 +202,20 @@ export async function runS3Bench(init: S3BenchInit): Promise<void> {
 }
 
 /** Servers side: the gateway over `stores` and the plain endpoint, both on 127.0.0.1:0. */
-export async function startBenchServers(stores: TenantStores, size: number): Promise<{ gatewayUrl: string; plainUrl: string; close(): Promise<void> }> {
+export async function startBenchServers(
+  stores: TenantStores,
+  size: number,
+): Promise<{ gatewayUrl: string; plainUrl: string; discardUrl: string; close(): Promise<void> }> {
   const plain = await plainEndpoint(randomBytesFast(size, 3), randomBytesFast(SMALL, 4));
   const gw = await createHttpServer({ listen: '127.0.0.1:0' }, { users: new UserRegistry([USER]), stores });
+  const discard = await createHttpServer({ listen: '127.0.0.1:0' }, { users: new UserRegistry([USER]), stores: new DiscardingStores() });
   return {
     gatewayUrl: gw.url,
     plainUrl: plain.url,
+    discardUrl: discard.url,
     async close() {
       await gw.close();
+      await discard.close();
       await plain.close();
     },
   };
@@ -200,7 +245,7 @@ if (!isMainThread && (workerData as { s3bench?: boolean } | null)?.s3bench) {
   const { kind, size } = workerData as { kind?: string; size: number };
   const opened = await openStores(kind);
   const servers = await startBenchServers(opened.stores, size);
-  parentPort!.postMessage({ gatewayUrl: servers.gatewayUrl, plainUrl: servers.plainUrl, store: opened.name });
+  parentPort!.postMessage({ gatewayUrl: servers.gatewayUrl, plainUrl: servers.plainUrl, discardUrl: servers.discardUrl, store: opened.name });
   parentPort!.once('message', async () => {
     await servers.close();
     await opened.close();
@@ -213,13 +258,13 @@ if (!isMainThread && (workerData as { s3bench?: boolean } | null)?.s3bench) {
   const worker = import.meta.url.endsWith('.ts')
     ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); });`, { eval: true, workerData: data })
     : new Worker(new URL(import.meta.url), { workerData: data });
-  const ready = await new Promise<{ gatewayUrl: string; plainUrl: string; store: string }>((resolve, reject) => {
+  const ready = await new Promise<{ gatewayUrl: string; plainUrl: string; discardUrl: string; store: string }>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
   });
   console.log(`store: ${ready.store}; servers in a worker thread, SDK client in the main thread`);
   try {
-    await runS3Bench({ gatewayUrl: ready.gatewayUrl, plainUrl: ready.plainUrl, size });
+    await runS3Bench({ gatewayUrl: ready.gatewayUrl, plainUrl: ready.plainUrl, discardUrl: ready.discardUrl, size });
   } finally {
     const closed = new Promise((resolve) => worker.once('message', resolve));
     worker.postMessage('close');
