@@ -6,6 +6,7 @@ export const CRASH_STORE_INIT: Omit<StoreInit, 'stateDir'> = {
   erasure: { k: 4, n: 6 },
   kdfIterations: 1000,
   inlineThreshold: 4096,
+  gcIntervalMs: 0,
 };
 
 export const CRASH_TENANT = { accessKey: 'crash-tenant', secretKey: 'crash-secret' };
