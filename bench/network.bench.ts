@@ -57,7 +57,7 @@ async function dhtBench(n: number): Promise<void> {
   for (let i = 0; i < 30; i++) {
     const from = nodes[(i * 7) % nodes.length];
     const t0 = performance.now();
-    const r = await from.closest(randomBytes(32));
+    const r = await from.closest(randomBytes(32), { dhtOnly: true });
     lat.push(performance.now() - t0);
     queried.push(r.queried);
     found += r.peers.length;
@@ -67,7 +67,7 @@ async function dhtBench(n: number): Promise<void> {
   const want = Math.min(n, 20);
   while (fresh.members().length < want && performance.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
   const usableMs = performance.now() - t0;
-  const probe = await fresh.closest(randomBytes(32));
+  const probe = await fresh.closest(randomBytes(32), { dhtOnly: true });
   console.log(
     `DHT ${String(n).padStart(3)} nodes: lookup median ${pct(lat, 0.5).toFixed(1)} ms, p95 ${pct(lat, 0.95).toFixed(1)} ms, ` +
       `peers queried mean ${(queried.reduce((a, b) => a + b, 0) / queried.length).toFixed(1)}, closest found mean ${(found / 30).toFixed(1)}; ` +

@@ -37,6 +37,7 @@ import type { Logger } from '../core/logger.js';
 import { StoreError } from '../core/errors.js';
 import type { PeerIdentity } from './identity.js';
 import { pskBytes } from './identity.js';
+import { peerKey, xorCompare } from './network-placement.js';
 
 export const DHT_PROTOCOL = '/peerstor/kad/1.0.0';
 export const INFO_PROTOCOL = '/peerstor/info/1.0.0';
@@ -359,8 +360,22 @@ export class ControlPlane {
     return this.#members.get(id);
   }
 
-  /** The DHT's closest peers to `key` (network query, not just the local table). */
-  async closest(key: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<ClosestResult> {
+  /**
+   * The K (20) peers closest to `key`: a DHT query (iterative, over the network), merged with the
+   * live members this node already knows, sorted by XOR distance. Merging matters on loaded
+   * machines, where individual DHT RPCs time out and a bare query comes back short.
+   * `dhtOnly` returns the query's own answer (benchmarks).
+   */
+  async closest(key: Uint8Array, options: { signal?: AbortSignal; dhtOnly?: boolean } = {}): Promise<ClosestResult> {
+    const r = await this.#query(key, options);
+    if (options.dhtOnly) return r;
+    const target = createHash('sha256').update(key).digest();
+    const all = new Set([...r.peers, ...this.members().filter((m) => m.failures === 0).map((m) => m.id)]);
+    const peers = [...all].sort((a, b) => xorCompare(target, peerKey(a), peerKey(b))).slice(0, 20);
+    return { peers, queried: r.queried };
+  }
+
+  async #query(key: Uint8Array, options: { signal?: AbortSignal }): Promise<ClosestResult> {
     const peers: string[] = [];
     let queried = 0;
     for await (const e of this.node.services.dht.getClosestPeers(key, { signal: options.signal ?? AbortSignal.timeout(30_000) })) {

@@ -59,7 +59,8 @@ interface Health {
 }
 
 const keyHashCache = new Map<string, Buffer>();
-function peerKey(id: string): Buffer {
+/** SHA-256 of the peer id's multihash: the peer's position in the DHT keyspace. */
+export function peerKey(id: string): Buffer {
   let h = keyHashCache.get(id);
   if (!h) {
     h = createHash('sha256').update(peerIdFromString(id).toMultihash().bytes).digest();
