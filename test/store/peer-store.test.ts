@@ -179,3 +179,22 @@ test('failed puts leave nothing visible and replace nothing', async () => {
     await s.close();
   }
 });
+
+test('decrypted chunks are served from the LRU cache, bounded by cacheSize', async () => {
+  for (const cacheSize of [8 * MiB, 0]) {
+    const s = await makeStore({ avgChunkSize: 64 * 1024, cacheSize });
+    try {
+      const store = await s.open();
+      await store.createBucket('bkt');
+      const data = randomBytesFast(1 * MiB, 21);
+      await store.putObject('bkt', 'k', pieces(data));
+      assert.ok((await readAll((await store.getObject('bkt', 'k')).body)).equals(data));
+      await rm(join(s.volume, 'fragments'), { recursive: true });
+      const again = await store.getObject('bkt', 'k');
+      if (cacheSize > 0) assert.ok((await readAll(again.body)).equals(data), 'every chunk came from the cache');
+      else await assert.rejects(readAll(again.body), (e: unknown) => isStoreError(e, 'Unavailable'));
+    } finally {
+      await s.close();
+    }
+  }
+});
