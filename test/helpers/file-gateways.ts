@@ -1,7 +1,8 @@
 /**
  * Starts the file-protocol front ends (WebDAV over a plain http server, SFTP, FTP/FTPS) on
  * 127.0.0.1 ephemeral ports over a TenantStores from a factory, for tests and benches. The default
- * factory is the in-memory reference store; pass `stores` to run the same tests on the real one.
+ * factory is test/helpers/gateway.ts `defaultTestStores` (the one switch for the whole suite);
+ * pass `stores` to choose per test.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { TenantStores } from '../../backend/core/object-store.js';
 import { silentLogger, type Logger } from '../../backend/core/logger.js';
-import { MemoryTenantStores } from '../../backend/store/memory-object-store.js';
+import { defaultTestStores, type StoresFactory, type TestStores } from './gateway.js';
 import { UserRegistry, type User } from '../../gateway/common/users.js';
 import { LoginThrottle, type LoginThrottleInit } from '../../gateway/common/login-throttle.js';
 import { createWebdavHandler, type WebdavInit } from '../../gateway/webdav/index.js';
@@ -23,7 +24,7 @@ export const ALICE: User = { accessKey: 'alice-key', secretKey: 'alice-secret-1'
 export const BOB: User = { accessKey: 'bob-key', secretKey: 'bob-secret-22' };
 
 export interface FileGatewaysInit {
-  stores?: () => TenantStores | Promise<TenantStores>;
+  stores?: StoresFactory;
   users?: User[];
   webdav?: Partial<WebdavInit> | false;
   sftp?: { authorizedKeysFile?: string } | false;
@@ -45,8 +46,13 @@ export interface FileGateways {
   close(): Promise<void>;
 }
 
+function isTestStores(x: TenantStores | TestStores): x is TestStores {
+  return 'stores' in x && typeof (x as TestStores).stores?.open === 'function';
+}
+
 export async function startFileGateways(init: FileGatewaysInit = {}): Promise<FileGateways> {
-  const stores = init.stores ? await init.stores() : new MemoryTenantStores();
+  const made = await (init.stores ?? defaultTestStores)();
+  const { stores, close: closeStores } = isTestStores(made) ? made : { stores: made, close: undefined };
   const users = new UserRegistry(init.users ?? [ALICE, BOB]);
   const logger = init.logger ?? silentLogger();
   const throttle = new LoginThrottle(init.throttle ?? { freeAttempts: 3, baseDelayMs: 200, maxDelayMs: 1000 });
@@ -64,6 +70,7 @@ export async function startFileGateways(init: FileGatewaysInit = {}): Promise<Fi
     async close() {
       for (const c of closers.reverse()) await c().catch(() => undefined);
       throttle.close();
+      await closeStores?.();
       await rm(dir, { recursive: true, force: true });
     },
   };
