@@ -176,3 +176,20 @@ test('security: traversal, encoded paths, NUL, long names and other tenants are 
   const still = await run('curl', ['-s', '-f', '-u', auth, `${gw.webdavUrl}sec-bucket/secret.txt`]);
   assert.equal(still.code, 0, 'server still answers');
 });
+
+test('--anonymous ro: reads without credentials, every change refused; without it, 401', async () => {
+  const ro = await startFileGateways({ sftp: false, ftp: false, webdav: { anonymous: 'ro' } });
+  try {
+    assert.equal((await run('curl', ['-s', '-u', auth, '-X', 'MKCOL', `${ro.webdavUrl}public-bucket`, '-w', '%{http_code}'])).stdout, '201');
+    await run('curl', ['-s', '-u', auth, '-T', '-', `${ro.webdavUrl}public-bucket/readme.txt`], { input: 'public' });
+    assert.equal((await run('curl', ['-s', `${ro.webdavUrl}public-bucket/readme.txt`])).stdout, 'public');
+    const put = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-T', '-', `${ro.webdavUrl}public-bucket/x.txt`], { input: 'x' });
+    assert.equal(put.stdout, '403');
+    const del = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'DELETE', `${ro.webdavUrl}public-bucket/readme.txt`]);
+    assert.equal(del.stdout, '403');
+    const wrong = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-u', `${ALICE.accessKey}:nope-nope`, `${ro.webdavUrl}public-bucket/readme.txt`]);
+    assert.equal(wrong.stdout, '401', 'wrong credentials are not silently downgraded to anonymous');
+  } finally {
+    await ro.close();
+  }
+});
