@@ -34,6 +34,11 @@ export class WriteSpool {
   #size: number;
   #dirty: boolean;
   #done = false;
+  // Contiguous writes are gathered here and written in one go: SFTP clients send 32 KiB pieces,
+  // and one positional write per piece made uploads latency-bound.
+  #pending: Buffer[] = [];
+  #pendingStart = 0;
+  #pendingLength = 0;
 
   private constructor(view: PathView, path: string, dir: string, fh: FileHandle, size: number, dirty: boolean) {
     this.#view = view;
@@ -103,13 +108,35 @@ export class WriteSpool {
   /** Writes at an offset; a gap past the end reads back as zeros (like a sparse file). */
   async write(offset: number, data: Uint8Array): Promise<void> {
     this.#live();
+    const contiguous = this.#pendingLength > 0 && offset === this.#pendingStart + this.#pendingLength;
+    if (!contiguous || this.#pendingLength + data.length > GATHER_BYTES) await this.#flush();
+    if (data.length >= GATHER_BYTES) {
+      await this.#writeAt(offset, data);
+    } else {
+      if (this.#pendingLength === 0) this.#pendingStart = offset;
+      // Copied: the caller may reuse its buffer once we return.
+      this.#pending.push(Buffer.from(data));
+      this.#pendingLength += data.length;
+    }
+    this.#size = Math.max(this.#size, offset + data.length);
+    this.#dirty = true;
+  }
+
+  async #writeAt(offset: number, data: Uint8Array): Promise<void> {
     let done = 0;
     while (done < data.length) {
       const { bytesWritten } = await this.#fh.write(data, done, data.length - done, offset + done);
       done += bytesWritten;
     }
-    this.#size = Math.max(this.#size, offset + data.length);
-    this.#dirty = true;
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#pendingLength === 0) return;
+    const data = this.#pending.length === 1 ? this.#pending[0] : Buffer.concat(this.#pending, this.#pendingLength);
+    const start = this.#pendingStart;
+    this.#pending = [];
+    this.#pendingLength = 0;
+    await this.#writeAt(start, data);
   }
 
   async append(data: Uint8Array): Promise<void> {
@@ -119,6 +146,7 @@ export class WriteSpool {
   /** Reads back what the file holds now (for read/write handles). Returns fewer bytes at the end. */
   async read(offset: number, length: number): Promise<Buffer> {
     this.#live();
+    await this.#flush();
     const n = Math.max(0, Math.min(length, this.#size - offset));
     const buf = Buffer.alloc(n);
     let done = 0;
@@ -132,6 +160,7 @@ export class WriteSpool {
 
   async truncate(size: number): Promise<void> {
     this.#live();
+    await this.#flush();
     await this.#fh.truncate(size);
     this.#size = size;
     this.#dirty = true;
@@ -141,6 +170,10 @@ export class WriteSpool {
    *  Returns undefined when nothing had to be stored. */
   async commit(): Promise<ObjectInfo | undefined> {
     this.#live();
+    await this.#flush().catch(async (err: unknown) => {
+      await this.abort();
+      throw toFsError(err);
+    });
     this.#done = true;
     try {
       if (!this.#dirty) return undefined;
@@ -172,5 +205,7 @@ export class WriteSpool {
     if (this.#done) throw new FsError('EINVAL', 'spool already closed');
   }
 }
+
+const GATHER_BYTES = 1 << 20;
 
 async function* emptyBody(): AsyncIterable<Uint8Array> {}
