@@ -13,7 +13,7 @@ import { StoreError, isStoreError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Placement } from '../core/placement.js';
 import type { ChunkRow, MetaIndex, NewChunk } from '../index/meta-index.js';
-import type { ChunkCodec } from './chunk-codec.js';
+import type { ChunkCodec, EncodedChunk } from './chunk-codec.js';
 import type { Pins } from './pins.js';
 
 /** What a store shares between its tenants. */
@@ -44,7 +44,18 @@ export interface ChunkHandle {
   plainSize: number;
   /** present when this write stored new fragments (the index row may not exist yet) */
   fresh?: NewChunk;
+  /** the chunk was already stored (or being stored by another put): dedup */
+  existed: boolean;
   release(): void;
+}
+
+export interface ChunkWriteOptions {
+  /**
+   * Encode before looking the chunk up (one worker round trip and one copy fewer on the main
+   * thread for new data; wasted worker time when the chunk turns out to exist). Callers pass
+   * true while recent chunks were new, false while they were duplicates.
+   */
+  encodeFirst?: boolean;
 }
 
 /** other peers tried for one fragment after its chosen holder failed */
@@ -78,9 +89,16 @@ export class ChunkIo {
   }
 
   /** Stores one chunk (or finds it already stored). Resolves once its fragments are durable. */
-  async write(t: TenantChunks, plain: Buffer, knownId?: Buffer): Promise<ChunkHandle> {
+  async write(t: TenantChunks, plain: Buffer, options: ChunkWriteOptions = {}): Promise<ChunkHandle> {
     const { index, pins } = this.#c;
-    const chunkId = knownId ?? (await t.codec.chunkId(plain));
+    let encoded: EncodedChunk | undefined;
+    let chunkId: Buffer;
+    if (options.encodeFirst) {
+      encoded = await t.codec.encode(plain);
+      chunkId = encoded.id;
+    } else {
+      chunkId = await t.codec.chunkId(plain);
+    }
     const key = ChunkIo.key(t.tenant, chunkId);
     // Pin and look up in the same turn: collectGarbage either deleted the row before (we re-store
     // it) or sees the pin (it keeps the row).
@@ -91,12 +109,13 @@ export class ChunkIo {
       released = true;
     };
     if (index.chunk(t.tenant, chunkId)) {
-      return { chunkId, plainSize: plain.length, release: releaseChunk };
+      return { chunkId, plainSize: plain.length, existed: true, release: releaseChunk };
     }
     let entry = this.#writes.get(key);
+    const existed = entry !== undefined;
     if (!entry) {
       const e: WriteEntry = { promise: undefined as unknown as Promise<NewChunk>, users: 0, fragmentIds: [] };
-      e.promise = this.#store(t, chunkId, plain, e);
+      e.promise = this.#store(t, chunkId, plain, e, encoded);
       // a failed write must not fail puts that arrive later for the same chunk: they retry
       e.promise.catch(() => {
         if (this.#writes.get(key) === e) this.#writes.delete(key);
@@ -116,16 +135,16 @@ export class ChunkIo {
     };
     try {
       const fresh = await e.promise;
-      return { chunkId, plainSize: plain.length, fresh, release };
+      return { chunkId, plainSize: plain.length, fresh, existed, release };
     } catch (err) {
       release();
       throw err;
     }
   }
 
-  async #store(t: TenantChunks, chunkId: Buffer, plain: Buffer, entry: WriteEntry): Promise<NewChunk> {
+  async #store(t: TenantChunks, chunkId: Buffer, plain: Buffer, entry: WriteEntry, encoded: EncodedChunk | undefined): Promise<NewChunk> {
     const { placement, pins } = this.#c;
-    const enc = await t.codec.encode(plain, chunkId);
+    const enc = encoded ?? (await t.codec.encode(plain, chunkId));
     entry.fragmentIds = enc.fragments.map((f) => f.id);
     pins.pinFragments(entry.fragmentIds);
     const holders = placement.choose(chunkId, enc.fragments.length);

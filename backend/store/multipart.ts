@@ -81,6 +81,7 @@ export async function ingestPart(
   try {
     let headChunks = 0;
     let lastBoundary = 0;
+    let encodeFirst = false;
     for await (const cut of cutChunks(body, ctx.newChunker(t.keys.chunkerSeed, ctx.avgChunkSize), tap)) {
       if (window.failed) break;
       if (cut.last) {
@@ -92,7 +93,8 @@ export async function ingestPart(
         seam.head = cut.offset + cut.data.length;
       } else {
         await window.run(async () => {
-          const handle = await ctx.io.write(t.chunks, cut.data);
+          const handle = await ctx.io.write(t.chunks, cut.data, { encodeFirst });
+          encodeFirst = !handle.existed;
           interior.push({ offset: cut.offset, handle });
         });
       }

@@ -692,6 +692,8 @@ export class TenantObjectStore implements ObjectStore {
     let ended = false;
     const chunks: { offset: number; handle: ChunkHandle }[] = [];
     const window = new TaskWindow(ctx.maxConcurrentChunks);
+    /** while chunks come out new, encode before the dedup lookup (see ChunkWriteOptions) */
+    let encodeFirst = false;
     try {
       while (headLen <= ctx.inlineThreshold) {
         const r = await it.next();
@@ -721,7 +723,8 @@ export class TenantObjectStore implements ObjectStore {
       for await (const cut of cutChunks(rest(), ctx.newChunker(this.#t.keys.chunkerSeed, ctx.avgChunkSize), tap)) {
         if (window.failed) break;
         await window.run(async () => {
-          const handle = await ctx.io.write(this.#t.chunks, cut.data);
+          const handle = await ctx.io.write(this.#t.chunks, cut.data, { encodeFirst });
+          encodeFirst = !handle.existed;
           chunks.push({ offset: cut.offset, handle });
         });
         if (md5.backlog > HASH_BACKLOG) await md5.drained();
