@@ -29,6 +29,8 @@ import { createPeerCertificate } from './peer-certificate.js';
 /** per-stream and per-session windows; a 0.4 MiB fragment fits in one window */
 export const STREAM_WINDOW = 16 * 2 ** 20;
 export const SESSION_WINDOW = 64 * 2 ** 20;
+/** 16 KiB frames (the default) cost one nghttp2 callback per 16 KiB; 1 MiB frames cut that 64× */
+export const MAX_FRAME = 2 ** 20;
 /** refuse PUT bodies larger than this (fragments are ≤ a few MiB); protects peer memory */
 export const MAX_FRAGMENT_BYTES = 64 * 2 ** 20;
 
@@ -120,7 +122,7 @@ export async function startDataPlane(init: DataPlaneInit, components: DataPlaneC
     key: init.identity.tlsKey.export({ format: 'pem', type: 'pkcs8' }),
     cert,
     minVersion: 'TLSv1.3',
-    settings: { initialWindowSize: STREAM_WINDOW, maxConcurrentStreams: 1000 },
+    settings: { initialWindowSize: STREAM_WINDOW, maxConcurrentStreams: 1000, maxFrameSize: MAX_FRAME },
     maxSessionMemory: 256,
   });
 

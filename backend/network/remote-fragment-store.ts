@@ -16,7 +16,7 @@ import tls from 'node:tls';
 import { createHash } from 'node:crypto';
 import type { FragmentEntry, FragmentId, FragmentOpOptions, FragmentStat, FragmentStore } from '../core/fragment-store.js';
 import { StoreError, type ErrorCode } from '../core/errors.js';
-import { STATUS_OF, STREAM_WINDOW, SESSION_WINDOW } from './data-plane.js';
+import { MAX_FRAME, STATUS_OF, STREAM_WINDOW, SESSION_WINDOW } from './data-plane.js';
 import { dataPlaneToken } from './identity.js';
 import { verifyPeerCertificate } from './peer-certificate.js';
 
@@ -98,7 +98,7 @@ export class RemoteFragmentStore implements FragmentStore {
         socket.removeAllListeners('error');
         const session = http2.connect(`https://${this.address}`, {
           createConnection: () => socket,
-          settings: { initialWindowSize: STREAM_WINDOW },
+          settings: { initialWindowSize: STREAM_WINDOW, maxFrameSize: MAX_FRAME },
           maxSessionMemory: 256,
         });
         session.on('error', () => undefined);
