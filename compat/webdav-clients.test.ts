@@ -26,29 +26,11 @@ after(async () => {
 });
 
 /**
- * litmus tests that fail because of webdav-server 2.6.3, which this front end builds on (issue 5
- * asks for it). Each entry says why; the test fails if any OTHER test fails, and also if one of
- * these starts passing (so the list is kept honest).
+ * litmus tests expected to fail, each with its reason; empty since the WebDAV protocol code is our
+ * own (gateway/webdav/). The test fails if any OTHER test fails, and also if one of these starts
+ * passing (so the list is kept honest).
  */
-const KNOWN_LITMUS_FAILURES: Record<string, string> = {
-  // Dead properties are stored and returned, but webdav-server's PROPFIND serialises a property
-  // in namespace "http://example.com/neon/litmus/" as xmlns:a="http://example.com/neon/litmus:"
-  // (it splits the expanded name at the last ':'), so litmus finds no value under the right name.
-  'props/propget': 'webdav-server PROPFIND mangles dead-property namespaces ending in "/"',
-  // webdav-server ties a lock to the authenticated user, not to the lock token (RFC 4918 §6.4):
-  // the same user may modify a resource it locked without presenting the token, and a second
-  // exclusive LOCK by the same user is granted.
-  'locks/notowner_modify': 'webdav-server locks are per user, not per lock token',
-  'locks/notowner_lock': 'webdav-server locks are per user, not per lock token',
-  'locks/fail_cond_put': 'webdav-server does not fail If: (<bogus-token>) for a lock owner',
-  'locks/cond_put_corrupt_token': 'webdav-server does not fail If: (<bogus-token>) for a lock owner',
-  'locks/fail_complex_cond_put': 'webdav-server If evaluation ignores unknown tokens for a lock owner',
-  'locks/fail_cond_put_unlocked': 'webdav-server If evaluation ignores unknown tokens',
-  'locks/refresh': 'webdav-server answers a LOCK refresh (If + no body) with 412',
-  'locks/unlock': 'webdav-server UNLOCK after its failed refresh answers 409',
-  'locks/lock_shared': 'webdav-server refuses a shared lock next to the previous test leftover exclusive lock (423)',
-  'locks/indirect_refresh': 'webdav-server cannot refresh a depth-infinity lock through a member URL',
-};
+const KNOWN_LITMUS_FAILURES: Record<string, string> = {};
 
 interface LitmusSuite {
   name: string;
@@ -107,7 +89,11 @@ test('litmus: basic, copymove, props, locks and http suites', { timeout: 300_000
   assert.deepEqual(unexpected, [], `unexpected litmus failures (${report})`);
   const nowPassing = Object.keys(KNOWN_LITMUS_FAILURES).filter((f) => !failures.includes(f));
   assert.deepEqual(nowPassing, [], 'known failures that now pass: remove them from KNOWN_LITMUS_FAILURES');
-  for (const s of ['basic', 'copymove', 'http']) assert.equal(all.find((x) => x.name === s)?.failed, 0, `${s} must pass fully`);
+  for (const s of ['basic', 'copymove', 'props', 'locks', 'http']) {
+    const suite = all.find((x) => x.name === s);
+    assert.ok(suite && suite.passed > 0, `${s} ran tests`);
+    assert.equal(suite.failed, 0, `${s} must pass fully`);
+  }
 });
 
 test('the curl commands of issue 5 work with credentials', async () => {

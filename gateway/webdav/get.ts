@@ -1,6 +1,6 @@
 /**
  * GET and HEAD at /d/ (RFC 9110 §9.3.1, §14 ranges, §13 conditionals): files are streamed
- * straight from the store with one ranged read (webdav-server would read from byte 0 and discard),
+ * straight from the store with one ranged read (never read from byte 0 and discarded),
  * folders get an HTML listing so a browser or `curl -u AK:SK …/d/bucket/` shows what is there.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -62,21 +62,14 @@ export async function serveGet(
   req: IncomingMessage,
   res: ServerResponse,
   view: PathView,
-  opts: { prefix: string; head: boolean },
+  opts: { prefix: string; head: boolean; /** the request URI as a path-view path */ path: string },
 ): Promise<void> {
   req.resume();
-  const raw = (req.url ?? '/').split('?')[0];
   const fail = (status: number, text: string, headers: Record<string, string> = {}): void => {
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
     res.end(opts.head ? undefined : `${text}\n`);
   };
-  let path: string;
-  try {
-    path = decodeURIComponent(raw.slice(opts.prefix.length - 1));
-  } catch {
-    fail(400, 'bad URL encoding');
-    return;
-  }
+  const path = opts.path;
   let st: FsStat;
   try {
     st = await view.stat(path);

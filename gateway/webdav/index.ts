@@ -3,22 +3,27 @@
  *
  * This handler does, in order: prefix check, HTTP Basic authentication (shared user list, failed
  * logins slowed down), anonymous access only when configured, request guards (PROPFIND Depth:
- * infinity → 403 propfind-finite-depth per RFC 4918 §9.1; bounded XML bodies), then serves
- * GET/HEAD itself (single ranges straight from the store, conditional requests, HTML folder
- * listings) and hands every other method to webdav-server v2 over StoreFileSystem.
+ * infinity → 403 propfind-finite-depth per RFC 4918 §9.1; bounded XML bodies), then dispatches
+ * to one handler per method family. The whole protocol is ours (see README.md for why
+ * webdav-server was dropped): properties in propfind.ts / proppatch.ts, locks in lock.ts /
+ * locks.ts / conditions.ts, writes in write-methods.ts / copy-move.ts, reads in get.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { XMLValidator } from 'fast-xml-parser';
-import { v2 } from 'webdav-server';
 import type { Logger } from '../../backend/core/logger.js';
 import type { ObjectStore, TenantStores } from '../../backend/core/object-store.js';
-import { PathView } from '../common/path-view.js';
+import { PathView, toFsError } from '../common/path-view.js';
 import type { User, UserRegistry } from '../common/users.js';
 import { LoginThrottle } from '../common/login-throttle.js';
-import { StoreFileSystem, type TenantUserRef } from './store-file-system.js';
 import { serveGet } from './get.js';
-import { ProppatchCommand } from './proppatch.js';
+import { propfind } from './propfind.js';
+import { proppatch } from './proppatch.js';
+import { lock, unlock } from './lock.js';
+import { del, mkcol, put } from './write-methods.js';
+import { copyOrMove } from './copy-move.js';
+import { DeadProperties } from './dead-properties.js';
+import { LockTable } from './locks.js';
+import { DavStatus, fsStatus, sendError, sendStatus, urlToPath, type DavRequest, type DavState } from './request.js';
+import { WEBDAV_STATUS } from './errors.js';
 
 export interface WebdavInit {
   /** URL prefix with leading and trailing slash, e.g. '/d/' */
@@ -42,14 +47,13 @@ export interface WebdavHandler {
   close(): Promise<void>;
 }
 
-const XML_METHODS = new Set(['PROPFIND', 'PROPPATCH', 'LOCK']);
-
-function wellFormed(body: Buffer): boolean {
-  const text = body.toString('utf8');
-  if (XMLValidator.validate(text) !== true) return false;
-  // Namespaces in XML 1.0 §3: a prefix may not be bound to the empty name.
-  return !/\sxmlns:[^\s=]+\s*=\s*(""|'')/.test(text);
-}
+/** Methods whose body is XML (or must be empty, MKCOL) and is read whole, bounded, before dispatch. */
+const BODY_METHODS = new Set(['PROPFIND', 'PROPPATCH', 'LOCK', 'MKCOL']);
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND']);
+const ALLOW = 'OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK';
+/** Largest XML request body accepted (PROPFIND, PROPPATCH, LOCK). */
+const MAX_XML_BODY = 1 << 20;
+const REALM = 'Basic realm="PeerStor", charset="UTF-8"';
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const parts: Buffer[] = [];
@@ -65,32 +69,33 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
   return Buffer.concat(parts);
 }
 
-const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND']);
-/** Bodies webdav-server buffers whole (PROPFIND, PROPPATCH, LOCK): refuse anything larger. */
-const MAX_XML_BODY = 1 << 20;
-const REALM = 'Basic realm="PeerStor", charset="UTF-8"';
-
-/**
- * webdav-server v2.6.3's PROPPATCH answers twice when a body has more than one set/remove group
- * (its finalize counter assumes exactly two), and a second setHeader after the reply throws from a
- * callback, which would kill the process. Once a reply is out, further header writes and body
- * writes on that response are dropped and logged instead.
- */
-function guardResponse(res: ServerResponse, log: Logger): void {
-  const setHeader = res.setHeader.bind(res);
-  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
-  res.setHeader = ((name: string, value: number | string | readonly string[]) => {
-    if (res.headersSent) {
-      log.warn({ header: name }, 'webdav-server wrote a header after the reply; dropped');
-      return res;
-    }
-    return setHeader(name, value);
-  }) as typeof res.setHeader;
-  res.write = ((...args: unknown[]) => {
-    if (res.writableEnded) return false;
-    return write(...args);
-  }) as typeof res.write;
-  res.on('error', (err) => log.warn({ err }, 'webdav response error'));
+async function dispatch(dav: DavRequest): Promise<void> {
+  switch (dav.method) {
+    case 'OPTIONS':
+      // RFC 4918 §10.1: class 1 and 2 (locks).
+      sendStatus(dav.res, 200, { DAV: '1, 2', Allow: ALLOW, 'MS-Author-Via': 'DAV' });
+      return;
+    case 'PROPFIND':
+      return propfind(dav);
+    case 'PROPPATCH':
+      return proppatch(dav);
+    case 'MKCOL':
+      return mkcol(dav);
+    case 'PUT':
+      return put(dav);
+    case 'DELETE':
+      return del(dav);
+    case 'COPY':
+      return copyOrMove(dav, false);
+    case 'MOVE':
+      return copyOrMove(dav, true);
+    case 'LOCK':
+      return lock(dav);
+    case 'UNLOCK':
+      return unlock(dav);
+    default:
+      sendStatus(dav.res, 405, { Allow: ALLOW }, `${dav.method} is not supported here`);
+  }
 }
 
 export function createWebdavHandler(init: WebdavInit, components: WebdavComponents): WebdavHandler {
@@ -101,7 +106,7 @@ export function createWebdavHandler(init: WebdavInit, components: WebdavComponen
   const throttle = components.throttle ?? new LoginThrottle();
   const ownThrottle = !components.throttle;
   const storeCache = new Map<string, Promise<ObjectStore>>();
-  const requestUser = new WeakMap<object, TenantUserRef>();
+  const state: DavState = { locks: new LockTable(), props: new DeadProperties() };
 
   const openStore = (user: User): Promise<ObjectStore> => {
     let p = storeCache.get(user.accessKey);
@@ -113,32 +118,8 @@ export function createWebdavHandler(init: WebdavInit, components: WebdavComponen
     return p;
   };
 
-  const auth: v2.HTTPAuthentication = {
-    askForAuthentication: () => ({ 'WWW-Authenticate': REALM }),
-    getUser(ctx, callback) {
-      const u = requestUser.get(ctx.request);
-      if (u) callback(undefined as unknown as Error, u);
-      else callback(v2.Errors.BadAuthentication);
-    },
-  };
-
-  const server = new v2.WebDAVServer({
-    rootFileSystem: new StoreFileSystem(),
-    httpAuthentication: auth,
-    requireAuthentification: true,
-    maxRequestDepth: 1,
-    serverName: 'PeerStor',
-    // webdav-server's `autoSave` and `port` stay off: the store persists, the caller owns the socket.
-  });
-  server.method('PROPPATCH', new ProppatchCommand());
-
   function fail(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
-    res.end(`${text}\n`);
+    sendStatus(res, status, headers, text);
   }
 
   async function authenticate(req: IncomingMessage): Promise<{ user: User; readOnly: boolean } | 'denied' | 'missing'> {
@@ -162,6 +143,7 @@ export function createWebdavHandler(init: WebdavInit, components: WebdavComponen
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     if (!(url === rootPath || url.startsWith(prefix) || url.startsWith(`${rootPath}?`))) {
+      req.resume();
       fail(res, 404, 'not found');
       return;
     }
@@ -177,74 +159,64 @@ export function createWebdavHandler(init: WebdavInit, components: WebdavComponen
       fail(res, 403, 'anonymous access is read-only');
       return;
     }
-    const view = new PathView(await openStore(who.user), { readOnly: who.readOnly });
-    const ref: TenantUserRef = { uid: who.user.accessKey, username: who.user.accessKey, isAdministrator: false, isDefaultUser: false, view };
-    requestUser.set(req, ref);
-
     if (method === 'PROPFIND' && String(req.headers.depth ?? '1').trim().toLowerCase() === 'infinity') {
       req.resume();
-      res.writeHead(403, { 'Content-Type': 'application/xml; charset=utf-8' });
-      res.end('<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>\n');
+      sendError(res, 403, 'propfind-finite-depth');
       return;
     }
-    if (method !== 'PUT' && Number(req.headers['content-length'] ?? 0) > MAX_XML_BODY) {
+    let path: string;
+    try {
+      // The prefix was checked above, so urlToPath never answers "elsewhere" here.
+      path = urlToPath(url === rootPath || url.startsWith(`${rootPath}?`) ? prefix : url, prefix) ?? '/';
+    } catch (err) {
       req.resume();
-      fail(res, 413, 'request body too large');
+      const e = toFsError(err);
+      fail(res, WEBDAV_STATUS[e.code], e.message);
       return;
     }
-    if (method === 'MKCOL' && (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'])) {
-      // RFC 4918 §9.3: a MKCOL body this server does not understand → 415.
-      req.resume();
-      fail(res, 415, 'MKCOL with a body is not supported');
-      return;
-    }
+    const view = new PathView(await openStore(who.user), { readOnly: who.readOnly });
     if (method === 'GET' || method === 'HEAD') {
-      await serveGet(req, res, view, { prefix, head: method === 'HEAD' });
+      await serveGet(req, res, view, { prefix, head: method === 'HEAD', path });
       return;
     }
-    // webdav-server resolves the URL relative to rootPath, like its express mount does.
-    const sub = url === rootPath ? '/' : url.slice(rootPath.length);
-    guardResponse(res, log);
-    const ifHeader = req.headers.if;
-    if (typeof ifHeader === 'string' && ifHeader.trim().startsWith('(')) {
-      // webdav-server 2.6.3's If parser dereferences a missing resource tag for untagged lists
-      // (RFC 4918 §10.4.2 No-tag-list) and throws from a callback, killing the process. An
-      // untagged list applies to the request URI, so tagging it with that URI means the same.
-      req.headers.if = `<${encodeURI(`http://${req.headers.host ?? 'localhost'}`)}${url.split('?')[0]}> ${ifHeader}`;
+    let body: Buffer = Buffer.alloc(0);
+    if (BODY_METHODS.has(method)) {
+      if (Number(req.headers['content-length'] ?? 0) > MAX_XML_BODY) {
+        req.resume();
+        fail(res, 413, 'request body too large');
+        return;
+      }
+      const read = await readBody(req, MAX_XML_BODY);
+      if (read === undefined) {
+        fail(res, 413, 'request body too large');
+        return;
+      }
+      body = read;
+    } else if (method !== 'PUT') {
+      req.resume();
     }
-    if (!XML_METHODS.has(method)) {
-      req.url = sub;
-      server.executeRequest(req, res, rootPath);
-      return;
+    const dav: DavRequest = { req, res, method, view, tenant: who.user.accessKey, prefix, path, body, state };
+    try {
+      await dispatch(dav);
+    } catch (err) {
+      if (method === 'PUT') req.resume();
+      const status = err instanceof DavStatus ? err : fsStatus(err);
+      if (status.status >= 500) log.warn({ err, method, url }, 'webdav request failed');
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (status.condition) sendError(res, status.status, status.condition.name, status.condition.hrefs);
+      else fail(res, status.status, status.message);
     }
-    // XML bodies are read and checked here (webdav-server's parser accepts malformed XML), then
-    // handed on through a stand-in request carrying the same headers.
-    const body = await readBody(req, MAX_XML_BODY);
-    if (body === undefined) {
-      fail(res, 413, 'request body too large');
-      return;
-    }
-    if (body.length > 0 && !wellFormed(body)) {
-      fail(res, 400, 'request body is not well-formed XML');
-      return;
-    }
-    const standIn = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
-      headers: req.headers,
-      method: req.method,
-      url: sub,
-      httpVersion: req.httpVersion,
-      socket: req.socket,
-      connection: req.socket,
-    });
-    requestUser.set(standIn, ref);
-    server.executeRequest(standIn as unknown as IncomingMessage, res, rootPath);
   }
 
   return {
     handler(req, res) {
       handle(req, res).catch((err: unknown) => {
         log.error({ err, method: req.method, url: req.url }, 'webdav request failed');
-        fail(res, 500, 'internal error');
+        if (res.headersSent) res.destroy();
+        else fail(res, 500, 'internal error');
       });
     },
     async close() {

@@ -1,114 +1,83 @@
 /**
- * PROPPATCH (RFC 4918 §9.2), replacing webdav-server 2.6.3's command, which runs all <set> groups
- * before all <remove> groups (the RFC says document order) and answers twice when a body has more
- * than one group of a kind. This one applies instructions in document order, all or nothing
- * (§9.2: on any failure every change is undone and the others are reported 424 Failed Dependency),
- * and refuses to set or remove DAV: live properties (403).
+ * PROPPATCH (RFC 4918 §9.2): instructions applied in document order, all or nothing (on any
+ * failure nothing changes and the others are reported 424 Failed Dependency), DAV: properties are
+ * protected (403 cannot-modify-protected-property). Needs the tokens of the locks on the resource.
  */
-import { STATUS_CODES } from 'node:http';
-import { v2 } from 'webdav-server';
-import { XML, XMLElementBuilder, type XMLElementUtil } from 'xml-js-builder';
-
-type Cb<T> = (e?: Error, v?: T) => void;
-
-function call<T>(fn: (cb: Cb<T>) => void): Promise<T> {
-  return new Promise((resolve, reject) => fn((e, v) => (e ? reject(e) : resolve(v as T))));
-}
+import { checkIfHeader, checkLocks } from './conditions.js';
+import { propKey } from './dead-properties.js';
+import { DavStatus, hrefOf, sendXml, statOrNone, statusLine, type DavRequest } from './request.js';
+import { DAV, elements, escapeText, is, parseXml, XmlBodyError, XmlWriter, type XmlElement } from './xml.js';
 
 interface Instruction {
   op: 'set' | 'remove';
-  el: XMLElementUtil;
+  el: XmlElement;
 }
 
-function instructions(data: Buffer): Instruction[] {
-  const root = XML.parse(data.toString('utf8')).find('DAV:propertyupdate');
+function instructions(body: Buffer): Instruction[] {
+  let root: XmlElement;
+  try {
+    root = parseXml(body);
+  } catch (err) {
+    if (err instanceof XmlBodyError) throw new DavStatus(400, err.message);
+    throw err;
+  }
+  if (!is(root, DAV, 'propertyupdate')) throw new DavStatus(400, 'PROPPATCH body must be DAV:propertyupdate');
   const out: Instruction[] = [];
-  for (const group of root.elements ?? []) {
-    if (group.type !== 'element' || (group.name !== 'DAV:set' && group.name !== 'DAV:remove')) continue;
-    const op = group.name === 'DAV:set' ? 'set' : 'remove';
-    for (const prop of group.elements ?? []) {
-      if (prop.type !== 'element' || prop.name !== 'DAV:prop') continue;
-      for (const el of prop.elements ?? []) if (el.type === 'element') out.push({ op, el });
+  for (const group of elements(root)) {
+    if (group.ns !== DAV || (group.local !== 'set' && group.local !== 'remove')) continue;
+    for (const prop of elements(group)) {
+      if (!is(prop, DAV, 'prop')) continue;
+      for (const el of elements(prop)) out.push({ op: group.local, el });
     }
   }
+  if (out.length === 0) throw new DavStatus(400, 'PROPPATCH body changes nothing');
   return out;
 }
 
-export class ProppatchCommand implements v2.HTTPMethod {
-  isValidFor(_ctx: v2.HTTPRequestContext, type?: v2.ResourceType): boolean {
-    return !!type;
-  }
+export async function proppatch(dav: DavRequest): Promise<void> {
+  const list = instructions(dav.body);
+  const st = await statOrNone(dav.view, dav.path);
+  if (!st) throw new DavStatus(404, 'no such resource');
+  const { submitted } = await checkIfHeader(dav);
+  checkLocks(dav, submitted, [{ path: dav.path, kind: 'member' }]);
+  if (dav.view.readOnly) throw new DavStatus(403, 'read-only access');
 
-  unchunked(ctx: v2.HTTPRequestContext, data: Buffer, callback: () => void): void {
-    ctx.getResource((e, r) => {
-      if (e || !r) {
-        if (!ctx.setCodeFromError(e as Error)) ctx.setCode(v2.HTTPCodes.InternalServerError);
-        return callback();
-      }
-      ctx.checkIfHeader(r, () => {
-        this.#run(ctx, r, data).then(callback, (err: unknown) => {
-          if (!ctx.setCodeFromError(err as Error)) ctx.setCode(v2.HTTPCodes.InternalServerError);
-          callback();
-        });
-      });
-    });
+  const props = dav.state.props.get(dav.tenant, dav.path);
+  const results: { el: XmlElement; status: number }[] = [];
+  let failed = false;
+  for (const { op, el } of list) {
+    if (el.ns === DAV) {
+      results.push({ el, status: 403 });
+      failed = true;
+      continue;
+    }
+    const key = propKey(el.ns, el.local);
+    // Removing a property that does not exist is not an error (§9.2.1).
+    if (op === 'set') props.set(key, el);
+    else props.delete(key);
+    results.push({ el, status: 200 });
   }
+  if (!failed) dav.state.props.replace(dav.tenant, dav.path, props);
 
-  async #run(ctx: v2.HTTPRequestContext, r: v2.Resource, data: Buffer): Promise<void> {
-    let list: Instruction[];
-    try {
-      list = instructions(data);
-    } catch {
-      ctx.setCode(v2.HTTPCodes.BadRequest);
-      return;
-    }
-    const can = await call<boolean>((cb) => r.fs.checkPrivilege(ctx, r.path, 'canWriteProperties', cb));
-    if (!can) throw v2.Errors.NotEnoughPrivilege;
-    const locked = await call<boolean>((cb) => r.fs.isLocked(ctx, r.path, cb));
-    if (locked) {
-      ctx.setCode(v2.HTTPCodes.Locked);
-      return;
-    }
-    const pm = await call<v2.IPropertyManager>((cb) => r.propertyManager(cb));
-    const before = JSON.parse(JSON.stringify(await call<v2.PropertyBag>((cb) => pm.getProperties(cb)))) as v2.PropertyBag;
-    const status = new Map<string, number>();
-    let failed = false;
-    for (const { op, el } of list) {
-      if (el.name.startsWith('DAV:')) {
-        status.set(el.name, v2.HTTPCodes.Forbidden);
-        failed = true;
-        continue;
-      }
-      try {
-        if (op === 'set') await call<void>((cb) => pm.setProperty(el.name, el.elements, el.attributes, cb));
-        else await call<void>((cb) => pm.removeProperty(el.name, cb)).catch((err: unknown) => {
-          // Removing a property that does not exist is not an error (§9.2.1).
-          if (err !== v2.Errors.PropertyNotFound) throw err;
-        });
-        if (!status.has(el.name)) status.set(el.name, v2.HTTPCodes.OK);
-      } catch {
-        status.set(el.name, v2.HTTPCodes.Forbidden);
-        failed = true;
-      }
-    }
-    if (failed) {
-      const now = await call<v2.PropertyBag>((cb) => pm.getProperties(cb));
-      for (const name of Object.keys(now)) if (!(name in before)) await call<void>((cb) => pm.removeProperty(name, cb));
-      for (const [name, p] of Object.entries(before)) await call<void>((cb) => pm.setProperty(name, p.value, p.attributes ?? {}, cb));
-      for (const [name, code] of status) if (code === v2.HTTPCodes.OK) status.set(name, v2.HTTPCodes.FailedDependency);
-    }
-    const multistatus = new XMLElementBuilder('D:multistatus', { 'xmlns:D': 'DAV:' });
-    const response = multistatus.ele('D:response');
-    response.ele('D:href', undefined, true).add(v2.HTTPRequestContext.encodeURL(ctx.fullUri()));
-    const byCode = new Map<number, string[]>();
-    for (const [name, code] of status) byCode.set(code, [...(byCode.get(code) ?? []), name]);
-    for (const [code, names] of byCode) {
-      const propstat = response.ele('D:propstat');
-      const prop = propstat.ele('D:prop');
-      for (const name of names) prop.add(new XMLElementBuilder(name));
-      propstat.ele('D:status').add(`HTTP/1.1 ${code} ${STATUS_CODES[code] ?? ''}`);
-    }
-    ctx.setCode(v2.HTTPCodes.MultiStatus);
-    ctx.writeBody(multistatus);
+  // One propstat per status; a property named twice is reported once, with its last outcome.
+  const byStatus = new Map<number, Map<string, XmlElement>>();
+  const last = new Map<string, number>();
+  for (const r of results) last.set(propKey(r.el.ns, r.el.local), failed && r.status === 200 ? 424 : r.status);
+  for (const r of results) {
+    const key = propKey(r.el.ns, r.el.local);
+    const status = last.get(key) ?? 500;
+    let m = byStatus.get(status);
+    if (!m) byStatus.set(status, (m = new Map()));
+    m.set(key, r.el);
   }
+  let xml = `<D:multistatus xmlns:D="DAV:">\n<D:response><D:href>${escapeText(hrefOf(dav.prefix, dav.path, st.type === 'dir'))}</D:href>`;
+  for (const [status, els] of byStatus) {
+    const w = new XmlWriter();
+    for (const el of els.values()) w.empty(el.ns, el.local);
+    xml += `<D:propstat><D:prop>${w.toString()}</D:prop><D:status>${statusLine(status)}</D:status>`;
+    if (status === 403) xml += '<D:error><D:cannot-modify-protected-property/></D:error>';
+    xml += '</D:propstat>';
+  }
+  xml += '</D:response>\n</D:multistatus>\n';
+  sendXml(dav.res, 207, xml);
 }
