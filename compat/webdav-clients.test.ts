@@ -1,6 +1,7 @@
 /**
  * WebDAV at /d/ driven by real clients: litmus (all five suites), the curl commands of issue 5,
- * rclone's webdav remote (copy + check), and security probes. Servers run on 127.0.0.1:0 over the
+ * rclone's webdav remote (copy + check), security probes, and RFC 4918 locks, If headers and
+ * dead properties over plain HTTP. Servers run on 127.0.0.1:0 over the
  * stores from test/helpers/file-gateways.ts.
  */
 import { test, before, after } from 'node:test';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ALICE, BOB, makeTree, run, startFileGateways, type FileGateways } from '../test/helpers/file-gateways.js';
 import { rcloneConfig } from '../rclone-config/rclone-config.js';
+import { parseXml, textOf, type XmlElement } from '../gateway/webdav/xml.js';
 
 let gw: FileGateways;
 let work: string;
@@ -178,4 +180,171 @@ test('--anonymous ro: reads without credentials, every change refused; without i
   } finally {
     await ro.close();
   }
+});
+
+interface DavReply {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+async function dav(method: string, path: string, init: { headers?: Record<string, string>; body?: string; as?: string } = {}): Promise<DavReply> {
+  const r = await fetch(`${gw.webdavUrl}${path}`, {
+    method,
+    headers: { Authorization: `Basic ${Buffer.from(init.as ?? auth).toString('base64')}`, ...init.headers },
+    body: init.body,
+  });
+  return { status: r.status, headers: r.headers, text: await r.text() };
+}
+
+const LOCKINFO = (scope: 'exclusive' | 'shared', owner = 'me'): string =>
+  `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:${scope}/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner><D:href>${owner}</D:href></D:owner></D:lockinfo>`;
+
+function tokenOf(r: DavReply): string {
+  const m = /^<(.+)>$/.exec(r.headers.get('lock-token') ?? '');
+  assert.ok(m, `Lock-Token header in ${r.status} ${r.text}`);
+  return m[1];
+}
+
+test('locks belong to their token: writes without it get 423, with it succeed; conflicts, refresh, discovery, UNLOCK', async () => {
+  assert.equal((await dav('MKCOL', 'lock-bucket')).status, 201);
+  assert.equal((await dav('PUT', 'lock-bucket/f.txt', { body: 'one' })).status, 201);
+  const locked = await dav('LOCK', 'lock-bucket/f.txt', { headers: { Depth: '0', Timeout: 'Second-600' }, body: LOCKINFO('exclusive', 'alice-owner') });
+  assert.equal(locked.status, 200);
+  const token = tokenOf(locked);
+  assert.match(locked.text, /<D:timeout>Second-(600|59\d)<\/D:timeout>/);
+
+  // The same user without the token is refused (RFC 4918 §6.4: the lock belongs to the token).
+  const noToken = await dav('PUT', 'lock-bucket/f.txt', { body: 'two' });
+  assert.equal(noToken.status, 423);
+  assert.match(noToken.text, /lock-token-submitted/);
+  assert.equal((await dav('DELETE', 'lock-bucket/f.txt')).status, 423);
+  assert.equal((await dav('MOVE', 'lock-bucket/f.txt', { headers: { Destination: `${gw.webdavUrl}lock-bucket/g.txt` } })).status, 423);
+  assert.equal((await dav('LOCK', 'lock-bucket/f.txt', { headers: { Depth: '0' }, body: LOCKINFO('exclusive') })).status, 423);
+  assert.equal((await dav('LOCK', 'lock-bucket/f.txt', { headers: { Depth: '0' }, body: LOCKINFO('shared') })).status, 423);
+  assert.equal((await dav('GET', 'lock-bucket/f.txt')).text, 'one', 'reads need no token');
+
+  const withToken = await dav('PUT', 'lock-bucket/f.txt', { headers: { If: `(<${token}>)` }, body: 'two' });
+  assert.equal(withToken.status, 204);
+  assert.equal((await dav('GET', 'lock-bucket/f.txt')).text, 'two');
+
+  const found = await dav('PROPFIND', 'lock-bucket/f.txt', {
+    headers: { Depth: '0' },
+    body: '<D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>',
+  });
+  assert.equal(found.status, 207);
+  assert.ok(found.text.includes(`<D:href>${token}</D:href>`), found.text);
+  assert.match(found.text, /<D:owner><D:href>alice-owner<\/D:href><\/D:owner>/);
+
+  const refreshed = await dav('LOCK', 'lock-bucket/f.txt', { headers: { If: `(<${token}>)`, Timeout: 'Second-100' } });
+  assert.equal(refreshed.status, 200);
+  assert.match(refreshed.text, /Second-(100|99)</);
+  assert.equal((await dav('LOCK', 'lock-bucket/f.txt', { headers: { If: '(<urn:uuid:not-a-lock>)' } })).status, 412);
+
+  assert.equal((await dav('UNLOCK', 'lock-bucket/f.txt', { headers: { 'Lock-Token': '<urn:uuid:not-a-lock>' } })).status, 409);
+  assert.equal((await dav('UNLOCK', 'lock-bucket/f.txt', { headers: { 'Lock-Token': `<${token}>` } })).status, 204);
+  assert.equal((await dav('PUT', 'lock-bucket/f.txt', { body: 'three' })).status, 204, 'unlocked again');
+});
+
+test('shared locks coexist and either token unlocks writes; a depth-infinity collection lock covers new members', async () => {
+  await dav('MKCOL', 'share-bucket');
+  await dav('PUT', 'share-bucket/s.txt', { body: 's' });
+  const a = tokenOf(await dav('LOCK', 'share-bucket/s.txt', { headers: { Depth: '0' }, body: LOCKINFO('shared', 'a') }));
+  const b = tokenOf(await dav('LOCK', 'share-bucket/s.txt', { headers: { Depth: '0' }, body: LOCKINFO('shared', 'b') }));
+  assert.notEqual(a, b);
+  assert.equal((await dav('PUT', 'share-bucket/s.txt', { body: 'x' })).status, 423);
+  assert.equal((await dav('PUT', 'share-bucket/s.txt', { headers: { If: `(<${b}>)` }, body: 'x' })).status, 204);
+  assert.equal((await dav('LOCK', 'share-bucket/s.txt', { headers: { Depth: '0' }, body: LOCKINFO('exclusive') })).status, 423);
+
+  assert.equal((await dav('MKCOL', 'share-bucket/coll')).status, 201);
+  const c = await dav('LOCK', 'share-bucket/coll/', { headers: { Depth: 'infinity' }, body: LOCKINFO('exclusive') });
+  assert.equal(c.status, 200);
+  const ct = tokenOf(c);
+  assert.match(c.text, /<D:depth>infinity<\/D:depth>/);
+  assert.equal((await dav('PUT', 'share-bucket/coll/new.txt', { body: 'n' })).status, 423, 'a new member needs the collection lock');
+  const tagged = `<${gw.webdavUrl}share-bucket/coll/> (<${ct}>)`;
+  assert.equal((await dav('PUT', 'share-bucket/coll/new.txt', { headers: { If: tagged }, body: 'n' })).status, 201);
+  assert.equal((await dav('LOCK', 'share-bucket/coll/new.txt', { headers: { Depth: '0' }, body: LOCKINFO('shared') })).status, 423);
+  // Refresh through a member URL (RFC 4918 §9.10.2: the lock applies there).
+  assert.equal((await dav('LOCK', 'share-bucket/coll/new.txt', { headers: { If: `(<${ct}>)` } })).status, 200);
+  assert.equal((await dav('DELETE', 'share-bucket/coll')).status, 423);
+  assert.equal((await dav('DELETE', 'share-bucket/coll', { headers: { If: `(<${ct}>)` } })).status, 204);
+  assert.equal((await dav('PUT', 'share-bucket/coll2.txt', { body: 'free' })).status, 201, 'the lock went with the collection');
+});
+
+test('LOCK on an unmapped URL creates an empty resource (201); its parent must exist (409)', async () => {
+  await dav('MKCOL', 'null-bucket');
+  const r = await dav('LOCK', 'null-bucket/new.txt', { headers: { Depth: '0' }, body: LOCKINFO('exclusive') });
+  assert.equal(r.status, 201);
+  const token = tokenOf(r);
+  const get = await dav('GET', 'null-bucket/new.txt');
+  assert.equal(get.status, 200);
+  assert.equal(get.text, '');
+  assert.equal((await dav('PUT', 'null-bucket/new.txt', { headers: { If: `(<${token}>)` }, body: 'filled' })).status, 204);
+  assert.equal((await dav('LOCK', 'null-bucket/missing/new.txt', { body: LOCKINFO('exclusive') })).status, 409);
+});
+
+test('If header: false lists → 412, malformed → 400, entity tags and Not are evaluated', async () => {
+  await dav('MKCOL', 'if-bucket');
+  const put = await dav('PUT', 'if-bucket/e.txt', { body: 'e' });
+  const etag = put.headers.get('etag');
+  assert.ok(etag);
+  assert.equal((await dav('PUT', 'if-bucket/e.txt', { headers: { If: '(<DAV:no-lock>)' }, body: 'x' })).status, 412);
+  assert.equal((await dav('PUT', 'if-bucket/e.txt', { headers: { If: '(["not-the-etag"])' }, body: 'x' })).status, 412);
+  assert.equal((await dav('PUT', 'if-bucket/e.txt', { headers: { If: '(Not <DAV:no-lock>)' }, body: 'x' })).status, 204);
+  const now = (await dav('HEAD', 'if-bucket/e.txt')).headers.get('etag');
+  assert.equal((await dav('PUT', 'if-bucket/e.txt', { headers: { If: `([${now}])` }, body: 'y' })).status, 204);
+  assert.equal((await dav('PUT', 'if-bucket/e.txt', { headers: { If: '(<unterminated' }, body: 'x' })).status, 400);
+  assert.equal((await dav('GET', 'if-bucket/e.txt')).text, 'y');
+});
+
+test('dead properties keep their exact namespaces, follow MOVE and COPY, and PROPPATCH is all or nothing', async () => {
+  await dav('MKCOL', 'prop-bucket');
+  await dav('PUT', 'prop-bucket/p.txt', { body: 'p' });
+  const set = await dav('PROPPATCH', 'prop-bucket/p.txt', {
+    body:
+      '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>' +
+      '<x:color xmlns:x="http://example.com/ns/">blue <y:deep xmlns:y="urn:other:">&lt;1&gt;</y:deep></x:color>' +
+      '<plain xmlns="">none</plain></D:prop></D:set></D:propertyupdate>',
+  });
+  assert.equal(set.status, 207);
+  assert.doesNotMatch(set.text, /HTTP\/1.1 [^2]/);
+  const get = async (path: string): Promise<XmlElement> => {
+    const r = await dav('PROPFIND', path, { headers: { Depth: '0' }, body: '<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>' });
+    assert.equal(r.status, 207, r.text);
+    return parseXml(Buffer.from(r.text));
+  };
+  const find = (el: XmlElement, ns: string, local: string): XmlElement | undefined => {
+    if (el.ns === ns && el.local === local) return el;
+    for (const c of el.children) if (typeof c === 'object') {
+      const hit = find(c, ns, local);
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+  const doc = await get('prop-bucket/p.txt');
+  const color = find(doc, 'http://example.com/ns/', 'color');
+  assert.ok(color, 'property found under its exact namespace (trailing "/" kept)');
+  assert.equal(textOf(color), 'blue <1>');
+  assert.ok(find(color, 'urn:other:', 'deep'), 'value elements keep their namespace');
+  assert.equal(textOf(find(doc, '', 'plain') ?? { ns: '', local: '', attrs: [], children: [] }), 'none');
+
+  const refused = await dav('PROPPATCH', 'prop-bucket/p.txt', {
+    body:
+      '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:size xmlns:x="http://example.com/ns/">9</x:size>' +
+      '<D:getcontentlength>5</D:getcontentlength></D:prop></D:set></D:propertyupdate>',
+  });
+  assert.equal(refused.status, 207);
+  assert.match(refused.text, /424 Failed Dependency/);
+  assert.match(refused.text, /403 Forbidden/);
+  assert.equal(find(await get('prop-bucket/p.txt'), 'http://example.com/ns/', 'size'), undefined, 'nothing applied');
+
+  assert.equal((await dav('COPY', 'prop-bucket/p.txt', { headers: { Destination: `${gw.webdavUrl}prop-bucket/c.txt` } })).status, 201);
+  assert.equal((await dav('MOVE', 'prop-bucket/p.txt', { headers: { Destination: `${gw.webdavUrl}prop-bucket/m.txt` } })).status, 201);
+  assert.ok(find(await get('prop-bucket/c.txt'), 'http://example.com/ns/', 'color'), 'copied');
+  assert.ok(find(await get('prop-bucket/m.txt'), 'http://example.com/ns/', 'color'), 'moved');
+  assert.equal((await dav('DELETE', 'prop-bucket/m.txt')).status, 204);
+  await dav('PUT', 'prop-bucket/m.txt', { body: 'again' });
+  assert.equal(find(await get('prop-bucket/m.txt'), 'http://example.com/ns/', 'color'), undefined, 'DELETE took them');
+  assert.equal((await dav('PROPFIND', 'prop-bucket/p.txt', { headers: { Depth: '0' }, body: '<D:propfind xmlns:D="DAV:"><D:prop><bad:x xmlns:bad=""/></D:prop></D:propfind>' })).status, 400);
 });

@@ -57,6 +57,11 @@ export async function proppatch(dav: DavRequest): Promise<void> {
     else props.delete(key);
     results.push({ el, status: 200 });
   }
+  if (!failed && !dav.state.props.fits(dav.tenant, dav.path, props)) {
+    // §9.2.1: 507 for the properties that did not fit, which with all-or-nothing means all set ones.
+    for (const r of results) if (r.status === 200) r.status = 507;
+    failed = true;
+  }
   if (!failed) dav.state.props.replace(dav.tenant, dav.path, props);
 
   // One propstat per status; a property named twice is reported once, with its last outcome.
