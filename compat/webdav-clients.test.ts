@@ -236,6 +236,17 @@ test('locks belong to their token: writes without it get 423, with it succeed; c
   assert.ok(found.text.includes(`<D:href>${token}</D:href>`), found.text);
   assert.match(found.text, /<D:owner><D:href>alice-owner<\/D:href><\/D:owner>/);
 
+  // COPY onto the locked URL needs the token too, and the lock stays with the URL afterwards.
+  await dav('PUT', 'lock-bucket/other.txt', { body: 'other' });
+  const onto = { Destination: `${gw.webdavUrl}lock-bucket/f.txt` };
+  assert.equal((await dav('COPY', 'lock-bucket/other.txt', { headers: onto })).status, 423);
+  // An untagged list applies to the request URI (the unlocked source), so it is false there: 412.
+  assert.equal((await dav('COPY', 'lock-bucket/other.txt', { headers: { ...onto, If: `(<${token}>)` } })).status, 412);
+  const tagged = { ...onto, If: `<${onto.Destination}> (<${token}>)` };
+  assert.equal((await dav('COPY', 'lock-bucket/other.txt', { headers: tagged })).status, 204);
+  assert.equal((await dav('GET', 'lock-bucket/f.txt')).text, 'other');
+  assert.equal((await dav('PUT', 'lock-bucket/f.txt', { body: 'x' })).status, 423, 'still locked after being overwritten');
+
   const refreshed = await dav('LOCK', 'lock-bucket/f.txt', { headers: { If: `(<${token}>)`, Timeout: 'Second-100' } });
   assert.equal(refreshed.status, 200);
   assert.match(refreshed.text, /Second-(100|99)</);

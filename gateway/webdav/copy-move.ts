@@ -1,7 +1,8 @@
 /**
  * COPY and MOVE (RFC 4918 §9.8, §9.9). MOVE is a metadata rename in the store, COPY shares
- * chunks (path view). Dead properties go along (§9.8.2, §9.9.1); locks do not (§7.6: a lock
- * stays with its URL — the moved source's locks are dropped, the copy is unlocked).
+ * chunks (path view). Dead properties go along (§9.8.2, §9.9.1); locks do not: a lock stays
+ * with its URL (§7.5) — the moved source's locks are dropped, the copy is not locked by the
+ * source's locks, and a lock on an overwritten destination URL keeps protecting it.
  *
  * Status: 201 new destination, 204 replaced one, 412 Overwrite: F onto an existing one, 409 a
  * missing destination parent, 403 source = destination, 502 a destination on another server.
@@ -48,7 +49,7 @@ export async function copyOrMove(dav: DavRequest, move: boolean): Promise<void> 
     if (existing) {
       await dav.view.removeTree(dest);
       props.drop(dav.tenant, dest);
-      locks.dropWithin(dav.tenant, dest);
+      locks.dropBelow(dav.tenant, dest);
     }
     if (move) {
       await dav.view.rename(dav.path, dest, { overwrite: true });

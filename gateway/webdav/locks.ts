@@ -131,6 +131,13 @@ export class LockTable {
     for (const l of this.within(tenant, path)) locks.delete(l.token);
   }
 
+  /** Drops the locks strictly below `path` (a replaced destination tree: its members are gone,
+   *  but a lock on the destination URL itself keeps protecting what now lives there, §7.5). */
+  dropBelow(tenant: string, path: string): void {
+    const locks = this.#locks(tenant);
+    for (const l of this.within(tenant, path)) if (l.root !== path) locks.delete(l.token);
+  }
+
   /** Seconds left on a lock, for the DAV:timeout element (§14.29). */
   secondsLeft(lock: Lock): number {
     return Math.max(0, Math.ceil((lock.expires - this.#now()) / 1000));

@@ -95,7 +95,8 @@ function convert(raw: Raw, parent: Map<string, string>): XmlNode | undefined {
 
 /** Parses a request body into its root element. Throws XmlBodyError on anything malformed. */
 export function parseXml(body: Buffer): XmlElement {
-  const text = body.toString('utf8');
+  // A UTF-8 byte order mark is allowed before the XML declaration (XML 1.0 §4.3.3).
+  const text = body.toString('utf8').replace(/^\uFEFF/, '');
   // No DTDs: entity definitions are an expansion bomb and an external-entity risk, and no WebDAV
   // client sends one.
   if (/<!DOCTYPE/i.test(text)) throw new XmlBodyError('DTDs are not accepted');
