@@ -165,7 +165,6 @@ export class TenantObjectStore implements ObjectStore {
     // Fail early when the condition already fails; it is checked again atomically at commit.
     evaluateWriteConditions(this.#ctx.index.live(b.id, keyBuf), options);
     const meta: StoredMeta = { h: { ...options.headers }, m: lowerKeys(options.userMetadata), t: { ...options.tags } };
-    if (options.checksum) meta.c = { ...options.checksum };
     const { index } = this.#ctx;
     let versionId: number | undefined;
     const dropUploading = (): void => {
@@ -178,6 +177,8 @@ export class TenantObjectStore implements ObjectStore {
       dropUploading();
       throw err;
     }
+    // a trailing checksum is only known once the body has ended (PutOptions.checksum contract)
+    if (options.checksum) meta.c = { ...options.checksum };
     try {
       const now = Date.now();
       index.tx(() => {

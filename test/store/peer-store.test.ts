@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { randomBytesFast } from '../../bench/lib.js';
 import { isStoreError } from '../../backend/core/errors.js';
+import type { PutOptions } from '../../backend/core/object-store.js';
 import { bytesOnDisk } from '../../backend/store/peer-store.js';
 import { makeStore, md5hex, pieces, readAll, MiB } from './helpers.js';
 
@@ -196,5 +197,25 @@ test('decrypted chunks are served from the LRU cache, bounded by cacheSize', asy
     } finally {
       await s.close();
     }
+  }
+});
+
+test('a trailing checksum set while the body streams is stored (read after the body ends)', async () => {
+  const s = await makeStore({ avgChunkSize: 64 * 1024 });
+  try {
+    const store = await s.open();
+    await store.createBucket('bkt');
+    for (const size of [100, 300 * 1024]) {
+      const options: PutOptions = {};
+      const body = async function* (): AsyncGenerator<Buffer> {
+        yield* pieces(randomBytesFast(size, 3));
+        options.checksum = { algorithm: 'CRC32', value: 'AAAAAA==', type: 'FULL_OBJECT' };
+      };
+      const info = await store.putObject('bkt', `k${size}`, body(), options);
+      assert.equal(info.checksum?.value, 'AAAAAA==');
+      assert.equal((await store.headObject('bkt', `k${size}`)).checksum?.algorithm, 'CRC32');
+    }
+  } finally {
+    await s.close();
   }
 });
