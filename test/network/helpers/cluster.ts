@@ -134,7 +134,14 @@ export async function startPeer(init: PeerProcInit): Promise<PeerProc> {
   ];
   const proc = spawn(process.execPath, args, { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] });
   const peer = new PeerProc(proc, dir);
-  const ready = await peer.waitFor((o) => o.ready === true, 180_000);
+  let ready: Record<string, unknown>;
+  try {
+    ready = await peer.waitFor((o) => o.ready === true, 180_000);
+  } catch (err) {
+    await peer.kill('SIGKILL');
+    if (!init.dir) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   peer.info = ready as unknown as Ready;
   return peer;
 }
@@ -185,7 +192,7 @@ export class Cluster {
 
   async #addBatch(count: number, overrides: Partial<PeerProcInit>): Promise<PeerProc[]> {
     const base = this.peers.length;
-    const started = await Promise.all(
+    const settled = await Promise.allSettled(
       Array.from({ length: count }, async (_, i) => {
         const n = base + i;
         const labels = this.#init.hostLabels;
@@ -199,7 +206,11 @@ export class Cluster {
         });
       }),
     );
+    const started = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    // keep the ones that started so stop() ends them and removes their dirs, then fail
     this.peers.push(...started);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return started;
   }
 
