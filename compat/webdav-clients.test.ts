@@ -293,6 +293,10 @@ test('LOCK on an unmapped URL creates an empty resource (201); its parent must e
   assert.equal(get.text, '');
   assert.equal((await dav('PUT', 'null-bucket/new.txt', { headers: { If: `(<${token}>)` }, body: 'filled' })).status, 204);
   assert.equal((await dav('LOCK', 'null-bucket/missing/new.txt', { body: LOCKINFO('exclusive') })).status, 409);
+  // Concurrent exclusive LOCKs on one unmapped URL: whatever the interleaving, exactly one gets it.
+  const race = await Promise.all([1, 2, 3].map(() => dav('LOCK', 'null-bucket/raced.txt', { headers: { Depth: '0' }, body: LOCKINFO('exclusive') })));
+  assert.equal(race.filter((r) => r.status < 300).length, 1, race.map((r) => r.status).join(','));
+  assert.ok(race.every((r) => r.status < 300 || r.status === 423));
 });
 
 test('If header: false lists → 412, malformed → 400, entity tags and Not are evaluated', async () => {

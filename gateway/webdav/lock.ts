@@ -75,6 +75,10 @@ export async function lock(dav: DavRequest): Promise<void> {
     created = true;
   }
   if (st.type === 'file') depth = 0;
+  // Checked again with no await before create: another LOCK may have won while the file was made.
+  if (dav.state.locks.conflicts(dav.tenant, dav.path, depth, info.scope).length > 0) {
+    throw new DavStatus(423, 'a conflicting lock exists', { name: 'no-conflicting-lock' });
+  }
   const made = dav.state.locks.create(dav.tenant, {
     root: dav.path,
     rootIsCollection: st.type === 'dir',
