@@ -2,8 +2,8 @@
  * Starts the real HTTP listener (gateway/http-server.ts) on 127.0.0.1:0 over a TenantStores, for
  * S3 tests and compat tests. The stores come from `opts.stores` (a factory), else from
  * `defaultTestStores`, which is the ONE place to switch the whole suite to another store:
- * `setDefaultTestStores(factory)`, or `PEERSTOR_TEST_STORE=peer` in the environment for the
- * embedded default (PeerStore on a disk volume in a temp dir, removed on close).
+ * `setDefaultTestStores(factory)`, or `PEERSTOR_TEST_STORE=memory` in the environment for the
+ * in-memory reference store (the default is the embedded PeerStore on a disk volume in a temp dir).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,9 +42,11 @@ export async function peerTestStores(): Promise<TestStores> {
   };
 }
 
-/** The store every S3/compat test runs on unless it passes its own. */
+/** The store every S3/compat test runs on unless it passes its own: the real embedded store, so
+ *  the real clients test the product; `PEERSTOR_TEST_STORE=memory` runs them on the reference
+ *  in-memory store instead (to tell a front-end bug from a store bug). */
 export let defaultTestStores: StoresFactory =
-  process.env.PEERSTOR_TEST_STORE === 'peer' ? peerTestStores : () => new MemoryTenantStores();
+  process.env.PEERSTOR_TEST_STORE === 'memory' ? () => new MemoryTenantStores() : peerTestStores;
 
 /** Lets a test runner (or the integrator) switch every test gateway to another store. */
 export function setDefaultTestStores(factory: StoresFactory): void {
