@@ -5,6 +5,7 @@
  * (§9.10.2), also through a member of a depth-infinity lock. UNLOCK needs a Lock-Token that names
  * a lock applying to the request URI (else 409 lock-token-matches-request-uri).
  */
+import { toFsError } from '../common/path-view.js';
 import { checkIfHeader, checkLocks } from './conditions.js';
 import { parseTimeout, type LockDepth, type LockScope } from './locks.js';
 import { activeLockXml } from './propfind.js';
@@ -66,13 +67,14 @@ export async function lock(dav: DavRequest): Promise<void> {
     // parent's membership, so the parent's locks must be honoured like for a PUT.
     checkLocks(dav, submitted, [{ path: dav.path, kind: 'bind' }]);
     try {
-      await dav.view.write(dav.path, emptyBody(), { expectedSize: 0 });
+      // ifNoneMatch: a file that appeared meanwhile (a concurrent PUT) is kept, not emptied.
+      await dav.view.write(dav.path, emptyBody(), { expectedSize: 0, ifNoneMatch: '*' });
+      created = true;
     } catch (err) {
-      throw fsStatus(err, { ENOENT: 409 });
+      if (toFsError(err).code !== 'EPRECONDITION') throw fsStatus(err, { ENOENT: 409 });
     }
     st = await statOrNone(dav.view, dav.path);
     if (!st) throw new DavStatus(500, 'created resource vanished');
-    created = true;
   }
   if (st.type === 'file') depth = 0;
   // Checked again with no await before create: another LOCK may have won while the file was made.
