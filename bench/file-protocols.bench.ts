@@ -6,6 +6,9 @@
  * the figures measure the front ends, not the storage pipeline.
  *
  *   node --import tsx bench/file-protocols.bench.ts
+ *   PEERSTOR_BENCH_ONLY=sftp PEERSTOR_BENCH_SIZE=256m node --import tsx bench/file-protocols.bench.ts
+ *
+ * PEERSTOR_BENCH_ONLY: comma list of webdav, sftp, ftp (default all); S3 always runs as baseline.
  */
 import { mkdtemp, rm, writeFile, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +19,7 @@ import { ALICE, run, startFileGateways } from '../test/helpers/file-gateways.js'
 
 const size = parseSize(process.env.PEERSTOR_BENCH_SIZE ?? '1g');
 const repeat = Number(process.env.PEERSTOR_BENCH_REPEAT ?? 1);
+const only = new Set((process.env.PEERSTOR_BENCH_ONLY ?? 'webdav,sftp,ftp').split(',').map((s) => s.trim().toLowerCase()));
 
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'peerstor-fp-bench-'));
@@ -64,19 +68,25 @@ async function main(): Promise<void> {
     }
     const auth = `${ALICE.accessKey}:${ALICE.secretKey}`;
     await must(run('curl', ['-sSf', '-u', auth, '-X', 'MKCOL', `${gw.webdavUrl}bench-fp`]), 'MKCOL');
-    results.push(await measure('WebDAV upload (curl -T)', size, () => must(run('curl', ['-sSf', '-u', auth, '-T', src, `${gw.webdavUrl}bench-fp/dav.bin`], { timeoutMs: 600_000 }), 'dav up'), repeat));
-    results.push(await measure('WebDAV download (curl)', size, () => must(run('curl', ['-sSf', '-u', auth, '-o', out, `${gw.webdavUrl}bench-fp/dav.bin`], { timeoutMs: 600_000 }), 'dav down'), repeat));
+    if (only.has('webdav')) {
+      results.push(await measure('WebDAV upload (curl -T)', size, () => must(run('curl', ['-sSf', '-u', auth, '-T', src, `${gw.webdavUrl}bench-fp/dav.bin`], { timeoutMs: 600_000 }), 'dav up'), repeat));
+      results.push(await measure('WebDAV download (curl)', size, () => must(run('curl', ['-sSf', '-u', auth, '-o', out, `${gw.webdavUrl}bench-fp/dav.bin`], { timeoutMs: 600_000 }), 'dav down'), repeat));
+    }
     const ssh = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', '-i', key, '-P', String(gw.sftp.port)];
     const batch = async (cmds: string): Promise<{ code: number; stderr: string }> => {
       const f = join(work, 'batch');
       await writeFile(f, cmds);
       return run('sftp', ['-b', f, ...ssh, `${ALICE.accessKey}@127.0.0.1`], { timeoutMs: 600_000 });
     };
-    results.push(await measure('SFTP upload (sftp put)', size, () => must(batch(`put ${src} /bench-fp/sftp.bin\n`), 'sftp up'), repeat));
-    results.push(await measure('SFTP download (sftp get)', size, () => must(batch(`get /bench-fp/sftp.bin ${out}\n`), 'sftp down'), repeat));
+    if (only.has('sftp')) {
+      results.push(await measure('SFTP upload (sftp put)', size, () => must(batch(`put ${src} /bench-fp/sftp.bin\n`), 'sftp up'), repeat));
+      results.push(await measure('SFTP download (sftp get)', size, () => must(batch(`get /bench-fp/sftp.bin ${out}\n`), 'sftp down'), repeat));
+    }
     const ftp = `ftp://127.0.0.1:${gw.ftp.port}/bench-fp`;
-    results.push(await measure('FTP upload (curl -T)', size, () => must(run('curl', ['-sSf', '-u', auth, '-T', src, `${ftp}/ftp.bin`], { timeoutMs: 600_000 }), 'ftp up'), repeat));
-    results.push(await measure('FTP download (curl)', size, () => must(run('curl', ['-sSf', '-u', auth, '-o', out, `${ftp}/ftp.bin`], { timeoutMs: 600_000 }), 'ftp down'), repeat));
+    if (only.has('ftp')) {
+      results.push(await measure('FTP upload (curl -T)', size, () => must(run('curl', ['-sSf', '-u', auth, '-T', src, `${ftp}/ftp.bin`], { timeoutMs: 600_000 }), 'ftp up'), repeat));
+      results.push(await measure('FTP download (curl)', size, () => must(run('curl', ['-sSf', '-u', auth, '-o', out, `${ftp}/ftp.bin`], { timeoutMs: 600_000 }), 'ftp down'), repeat));
+    }
   } finally {
     await gw.close();
     await rm(work, { recursive: true, force: true });
