@@ -363,3 +363,26 @@ test('dead properties keep their exact namespaces, follow MOVE and COPY, and PRO
   assert.equal(find(await get('prop-bucket/m.txt'), 'http://example.com/ns/', 'color'), undefined, 'DELETE took them');
   assert.equal((await dav('PROPFIND', 'prop-bucket/p.txt', { headers: { Depth: '0' }, body: '<D:propfind xmlns:D="DAV:"><D:prop><bad:x xmlns:bad=""/></D:prop></D:propfind>' })).status, 400);
 });
+
+test('--anonymous rw: a lock token works only for the principal that took the lock', async () => {
+  const rw = await startFileGateways({ sftp: false, ftp: false, webdav: { anonymous: 'rw' } });
+  try {
+    const req = async (method: string, path: string, headers: Record<string, string>, body?: string, withAuth = true): Promise<DavReply> => {
+      const h = withAuth ? { Authorization: `Basic ${Buffer.from(auth).toString('base64')}`, ...headers } : headers;
+      const r = await fetch(`${rw.webdavUrl}${path}`, { method, headers: h, body });
+      return { status: r.status, headers: r.headers, text: await r.text() };
+    };
+    assert.equal((await req('MKCOL', 'anon-bucket', {})).status, 201);
+    assert.equal((await req('PUT', 'anon-bucket/f.txt', {}, 'alice')).status, 201);
+    const token = tokenOf(await req('LOCK', 'anon-bucket/f.txt', { Depth: '0' }, LOCKINFO('exclusive')));
+    const seen = await req('PROPFIND', 'anon-bucket/f.txt', { Depth: '0' }, undefined, false);
+    assert.ok(seen.text.includes(token), 'lock discovery shows the token to anonymous readers');
+    assert.equal((await req('PUT', 'anon-bucket/f.txt', { If: `(<${token}>)` }, 'anon', false)).status, 423);
+    assert.equal((await req('UNLOCK', 'anon-bucket/f.txt', { 'Lock-Token': `<${token}>` }, undefined, false)).status, 403);
+    assert.equal((await req('PUT', 'anon-bucket/f.txt', { If: `(<${token}>)` }, 'alice again')).status, 204);
+    assert.equal((await req('UNLOCK', 'anon-bucket/f.txt', { 'Lock-Token': `<${token}>` })).status, 204);
+    assert.equal((await req('PUT', 'anon-bucket/f.txt', {}, 'anon', false)).status, 204, 'anonymous rw may write once unlocked');
+  } finally {
+    await rw.close();
+  }
+});

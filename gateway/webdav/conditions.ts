@@ -58,7 +58,9 @@ export function checkLocks(dav: DavRequest, submitted: Set<string>, targets: Wri
   const missing: Lock[] = [];
   const need = (applying: Lock[]): void => {
     // Any one of the locks on a resource will do (several shared locks may hold it, §6.2).
-    if (applying.length > 0 && !applying.some((l) => submitted.has(l.token))) missing.push(applying[0]);
+    // A token counts only for the principal that created the lock (§6.4): lock discovery shows
+    // tokens to every reader, and under --anonymous rw anonymous requests share the tenant.
+    if (applying.length > 0 && !applying.some((l) => submitted.has(l.token) && l.principal === dav.principal)) missing.push(applying[0]);
   };
   for (const t of targets) {
     need(locks.covering(dav.tenant, t.path));

@@ -122,12 +122,12 @@ export function createWebdavHandler(init: WebdavInit, components: WebdavComponen
     sendStatus(res, status, headers, text);
   }
 
-  async function authenticate(req: IncomingMessage): Promise<{ user: User; readOnly: boolean } | 'denied' | 'missing'> {
+  async function authenticate(req: IncomingMessage): Promise<{ user: User; readOnly: boolean; anonymous: boolean } | 'denied' | 'missing'> {
     const header = req.headers.authorization;
     if (!header) {
       if (!init.anonymous) return 'missing';
       const user = init.anonymousAccessKey ? users.get(init.anonymousAccessKey) : users.all()[0];
-      return user ? { user, readOnly: init.anonymous === 'ro' } : 'denied';
+      return user ? { user, readOnly: init.anonymous === 'ro', anonymous: true } : 'denied';
     }
     const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
     if (!m) return 'denied';
@@ -137,7 +137,7 @@ export function createWebdavHandler(init: WebdavInit, components: WebdavComponen
     const accessKey = decoded.slice(0, colon);
     const secret = decoded.slice(colon + 1);
     const user = await throttle.attempt(`ip:${req.socket.remoteAddress ?? '?'}`, `key:${accessKey}`, () => users.verify(accessKey, secret));
-    return user ? { user, readOnly: false } : 'denied';
+    return user ? { user, readOnly: false, anonymous: false } : 'denied';
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -195,7 +195,8 @@ export function createWebdavHandler(init: WebdavInit, components: WebdavComponen
     } else if (method !== 'PUT') {
       req.resume();
     }
-    const dav: DavRequest = { req, res, method, view, tenant: who.user.accessKey, prefix, path, body, state };
+    const principal = who.anonymous ? 'anonymous' : `key:${who.user.accessKey}`;
+    const dav: DavRequest = { req, res, method, view, tenant: who.user.accessKey, principal, prefix, path, body, state };
     try {
       await dispatch(dav);
     } catch (err) {

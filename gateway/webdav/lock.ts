@@ -46,7 +46,7 @@ export async function lock(dav: DavRequest): Promise<void> {
     // Refresh: the If header must submit a token of a lock that applies here (§9.10.2).
     const { submitted } = await checkIfHeader(dav);
     if (submitted.size === 0) throw new DavStatus(400, 'a LOCK refresh needs the lock token in an If header');
-    const applying = dav.state.locks.covering(dav.tenant, dav.path).filter((l) => submitted.has(l.token));
+    const applying = dav.state.locks.covering(dav.tenant, dav.path).filter((l) => submitted.has(l.token) && l.principal === dav.principal);
     if (applying.length === 0) throw new DavStatus(412, 'no submitted lock token applies to this resource', { name: 'lock-token-matches-request-uri' });
     for (const l of applying) dav.state.locks.refresh(dav.tenant, l.token, timeout);
     lockReply(dav, 200, applying[0].token);
@@ -88,6 +88,7 @@ export async function lock(dav: DavRequest): Promise<void> {
     scope: info.scope,
     owner: info.owner,
     timeoutSeconds: timeout,
+    principal: dav.principal,
   });
   if (!made) throw new DavStatus(503, 'too many locks held');
   lockReply(dav, created ? 201 : 200, made.token, { 'Lock-Token': `<${made.token}>` });
@@ -100,6 +101,7 @@ export async function unlock(dav: DavRequest): Promise<void> {
   const lock = dav.state.locks.get(dav.tenant, m[1]);
   const applies = lock && dav.state.locks.covering(dav.tenant, dav.path).some((l) => l.token === lock.token);
   if (!lock || !applies) throw new DavStatus(409, 'no such lock on this resource', { name: 'lock-token-matches-request-uri' });
+  if (lock.principal !== dav.principal) throw new DavStatus(403, 'the lock belongs to another principal');
   dav.state.locks.remove(dav.tenant, lock.token);
   sendStatus(dav.res, 204);
 }

@@ -30,6 +30,8 @@ export interface Lock {
   timeoutSeconds: number;
   /** Date.now() after which the lock is gone */
   expires: number;
+  /** who created it; only they may use its token (§6.4) */
+  principal: string;
 }
 
 export interface LockInit {
@@ -39,6 +41,7 @@ export interface LockInit {
   scope: LockScope;
   owner?: XmlElement;
   timeoutSeconds: number;
+  principal: string;
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 3600;

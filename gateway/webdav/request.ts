@@ -22,6 +22,9 @@ export interface DavRequest {
   view: PathView;
   /** key of the tenant's locks and dead properties */
   tenant: string;
+  /** who is asking ('key:AK', or 'anonymous' under --anonymous rw): a lock token only works for
+   *  the principal that created the lock (RFC 4918 §6.4) */
+  principal: string;
   /** URL prefix with both slashes, e.g. '/d/' */
   prefix: string;
   /** the request URI as a path-view path ('/', '/bucket', '/bucket/a/b') */
