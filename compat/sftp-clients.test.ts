@@ -1,7 +1,9 @@
 /**
  * SFTP driven by real clients: OpenSSH `sftp -b` (public-key login through --authorized-keys),
  * rclone's sftp remote (password login), sshfs + borg (init / create / check --verify-data /
- * extract, then a diff of the extracted tree), and security probes through the ssh2 client.
+ * extract, then a diff of the extracted tree), security probes through the ssh2 client, and the
+ * write paths (sequential streaming upload, reordering, fallback to the spool) through raw SFTP
+ * requests.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -178,5 +180,83 @@ test('security: traversal, NUL, long names, symlinks, other tenants refused; fai
   assert.ok(gw.throttle.delayFor(`key:${ALICE.accessKey}`) > 0, 'failed logins for the key are slowed down');
   const still = await new Promise<string>((resolve, reject) => a.sftp.readFile('/sec-bucket/secret.txt', (err, buf) => (err ? reject(err) : resolve(buf.toString()))));
   assert.equal(still, 'alice only');
+  a.client.end();
+});
+
+function call<T>(fn: (cb: (err: Error | null | undefined, v: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+}
+
+function done(fn: (cb: (err?: Error | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
+}
+
+function pattern(size: number, seed: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < b.length; i++) b[i] = (i * 131 + seed) & 0xff;
+  return b;
+}
+
+/** Sends WRITE requests at the given offsets all at once (pipelined, in that order) and waits for every reply. */
+function writeAll(sftp: ssh2.SFTPWrapper, handle: Buffer, data: Buffer, offsets: number[], piece: number): Promise<(string | undefined)[]> {
+  return Promise.all(
+    offsets.map(
+      (off) =>
+        new Promise<string | undefined>((resolve) =>
+          sftp.write(handle, data, off, Math.min(piece, data.length - off), off, (err) => resolve(err ? String(err.message) : undefined)),
+        ),
+    ),
+  );
+}
+
+test('writes: sequential, reordered, random before and after the upload streams; limits@openssh.com', { timeout: 120_000 }, async () => {
+  const a = await connect(ALICE.accessKey, ALICE.secretKey);
+  const { sftp } = a;
+  await status((cb) => sftp.mkdir('/write-bucket', cb));
+  const piece = 32 * 1024;
+  const data = pattern(40 * piece + 123, 5);
+  const offsets = Array.from({ length: Math.ceil(data.length / piece) }, (_, i) => i * piece);
+  const readBack = (path: string): Promise<Buffer> => call<Buffer>((cb) => sftp.readFile(path, cb));
+
+  // Reordered: every pair swapped, as a client with several writers in flight might send them.
+  const swapped = offsets.map((_, i) => offsets[i % 2 === 0 ? Math.min(i + 1, offsets.length - 1) : i - 1]);
+  assert.deepEqual([...swapped].sort((x, y) => x - y), offsets);
+  let h = await call<Buffer>((cb) => sftp.open('/write-bucket/reordered.bin', 'w', cb));
+  assert.deepEqual(await writeAll(sftp, h, data, swapped, piece), offsets.map(() => undefined));
+  await done((cb) => sftp.close(h, cb));
+  assert.deepEqual(await readBack('/write-bucket/reordered.bin'), data);
+
+  // Random access before anything streamed: the last piece first, then the rest; the handle
+  // moves to the spool and the file is still complete.
+  h = await call<Buffer>((cb) => sftp.open('/write-bucket/random.bin', 'w', cb));
+  const last = offsets[offsets.length - 1];
+  assert.deepEqual(await writeAll(sftp, h, data, [last], piece), [undefined]);
+  await done((cb) => sftp.fsetstat(h, { size: last }, cb));
+  assert.deepEqual(await writeAll(sftp, h, data, offsets, piece), offsets.map(() => undefined));
+  await done((cb) => sftp.close(h, cb));
+  assert.deepEqual(await readBack('/write-bucket/random.bin'), data);
+
+  // Going back after the upload streamed cannot be served: that write fails, the close fails,
+  // and the previous content stays.
+  await done((cb) => sftp.writeFile('/write-bucket/keep.txt', 'previous content', cb));
+  h = await call<Buffer>((cb) => sftp.open('/write-bucket/keep.txt', 'w', cb));
+  assert.deepEqual(await writeAll(sftp, h, data, offsets.slice(0, 4), piece), [undefined, undefined, undefined, undefined]);
+  const [back] = await writeAll(sftp, h, data, [0], piece);
+  assert.match(back ?? 'accepted', /EIO|failure/i);
+  assert.match(await status((cb) => sftp.close(h, cb)), /EIO|failure|upload/i);
+  assert.equal((await readBack('/write-bucket/keep.txt')).toString(), 'previous content');
+
+  // Opened read-write (sshfs, borg's read-back): always the spool, reads see the writes.
+  h = await call<Buffer>((cb) => sftp.open('/write-bucket/rw.bin', 'w+', cb));
+  assert.deepEqual(await writeAll(sftp, h, data, offsets.slice(0, 2), piece), [undefined, undefined]);
+  const head = Buffer.alloc(100);
+  const n = await call<number>((cb) => sftp.read(h, head, 0, 100, piece - 50, cb));
+  assert.equal(n, 100);
+  assert.deepEqual(head, data.subarray(piece - 50, piece + 50));
+  await done((cb) => sftp.close(h, cb));
+
+  // The server announces limits@openssh.com; reads are served up to the announced length.
+  const limits = (sftp as unknown as { _extensions: Record<string, string> })._extensions['limits@openssh.com'];
+  assert.equal(limits, '1');
   a.client.end();
 });

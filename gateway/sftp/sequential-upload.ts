@@ -119,6 +119,7 @@ export class SequentialUpload {
       await this.abort(err);
       throw err;
     }
+    this.#settled = true;
     if (!this.#put) this.#start();
     this.#ended = true;
     this.#wakeBody?.();
@@ -126,16 +127,16 @@ export class SequentialUpload {
       return await this.#put!;
     } catch (err) {
       throw toFsError(err);
-    } finally {
-      this.#settled = true;
     }
   }
 
-  /** Drops the upload: the store sees its body fail and keeps nothing. Idempotent. */
+  /** Drops the upload: the store sees its body fail and keeps nothing; later calls (finish
+   *  too) throw `reason`. Idempotent. */
   async abort(reason: Error = new FsError('EIO', 'upload aborted')): Promise<void> {
     if (this.#settled) return;
     this.#settled = true;
     this.#abortReason = reason;
+    this.#failure ??= reason;
     this.#ahead.clear();
     this.#wakeBody?.();
     this.#releaseWaiters(reason);

@@ -304,7 +304,11 @@ export class SftpSession {
     if (h.spool) return h.spool;
     const upload = h.upload!;
     if (upload.started) {
-      throw new FsError('EIO', `${h.path}: ${why} after the sequential upload began; reopen the file read-write for random access`);
+      // The bytes before it are in the store's hands and gone from here: the file cannot become
+      // what the client meant, so it is not stored at all (close fails too).
+      const err = new FsError('EIO', `${h.path}: ${why} after the sequential upload began; open the file read-write for random access`);
+      await upload.abort(err);
+      throw err;
     }
     const buffered = upload.takeBuffered();
     h.upload = undefined;
