@@ -33,6 +33,9 @@ export class IfHeaderError extends Error {
   }
 }
 
+/** Lists accepted in one If header. */
+export const MAX_LISTS = 64;
+
 export function parseIfHeader(header: string): IfList[] {
   const lists: IfList[] = [];
   let i = 0;
@@ -87,6 +90,8 @@ export function parseIfHeader(header: string): IfList[] {
     }
     if (conditions.length === 0) throw new IfHeaderError('empty list');
     lists.push({ resource: tagged ? tag : undefined, conditions });
+    // Each list may cost a store lookup; no client needs more than a handful.
+    if (lists.length > MAX_LISTS) throw new IfHeaderError(`more than ${MAX_LISTS} lists`);
   }
   if (lists.length === 0) throw new IfHeaderError('no lists');
   return lists;
