@@ -60,16 +60,19 @@ describe('peer network with 16 real processes', { timeout: 300_000 }, () => {
     const key = randomBytes(32);
     await Promise.all(
       cluster.peers.map(async (p, i) => {
-        // a lookup whose RPCs time out on a loaded machine returns fewer peers; one retry, as a
+        // a lookup whose RPCs time out on a loaded machine returns fewer peers; retries, as a
         // real caller would, keeps the test about correctness rather than the machine's load
+        // (a lookup in which every RPC timed out queried nobody: that is the load, not the DHT)
         let missing: string[] = [];
-        for (let attempt = 0; attempt < 2; attempt++) {
+        let queried = 0;
+        for (let attempt = 0; attempt < 3; attempt++) {
           const a = await p.ask<{ peers: string[]; queried: number }>({ op: 'closest', key: key.toString('hex') });
-          assert.ok(a.queried >= 1);
+          queried = Math.max(queried, a.queried);
           const found = new Set([...a.peers, p.id]);
           missing = ids.filter((id) => !found.has(id));
-          if (missing.length === 0) break;
+          if (missing.length === 0 && a.queried >= 1) break;
         }
+        assert.ok(queried >= 1, `peer ${i} never got an answer from the DHT`);
         assert.deepEqual(missing, [], `peer ${i} did not find every peer`);
       }),
     );
