@@ -41,6 +41,6 @@ test('webdav, sftp and ftp sections when given', () => {
 });
 
 test('obscured passwords are revealed by rclone itself', { skip: hasRclone() ? false : 'rclone is not installed' }, () => {
-  const out = execFileSync('rclone', ['reveal', rcloneObscure('pa:ss wörd')], { encoding: 'utf8' });
+  const out = execFileSync('rclone', ['reveal', '--', rcloneObscure('pa:ss wörd')], { encoding: 'utf8' });
   assert.equal(out.trim(), 'pa:ss wörd');
 });
