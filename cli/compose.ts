@@ -4,17 +4,19 @@
  *
  * Wired: logger, CPU affinity, the user list (--user, --credentials, or a key pair generated into
  * <state>/credentials), the state directory, the local volumes (DiskFragmentStore with --quota),
- * and for the embedded default the real store (PeerStore over a LocalPlacement) with the HTTP
- * listener (S3, WebDAV /d/, web page /ui/, ops /-/), SFTP and FTP.
+ * and for the embedded default the real store (PeerStore over a LocalPlacement, or over the peer
+ * network's NetworkPlacement with repair and /-/status) with the HTTP listener (S3, WebDAV /d/,
+ * web page /ui/, ops /-/), SFTP and FTP; `peerstor node` (a storage peer on the network).
  *
  * ─── INTEGRATION POINTS ───────────────────────────────────────────────────────────────────────
- * What is still open is marked `INTEGRATION` below: the peer network (placement over the DHT for
- * the embedded default, `peerstor node`) and metrics recording behind the /-/ ops endpoints. Until wired, the
- * commands throw NotWiredError, which they report truthfully (exit 1) instead of pretending. When
+ * The peer network is wired (startEmbedded with network flags, startStoragePeer for `peerstor
+ * node`). Still open: metrics recording behind the /-/ ops endpoints. A piece that is not wired
+ * throws NotWiredError, which commands report truthfully (exit 1) instead of pretending. When
  * wiring a flag, delete its `pending` note in cli/flags.ts so --help and the warnings stop calling
  * it "not yet effective".
  */
 import { mkdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../backend/core/logger.js';
 import { DiskFragmentStore } from '../backend/fragments/disk-fragment-store.js';
@@ -22,8 +24,15 @@ import { CpuPool } from '../backend/store/cpu-pool.js';
 import { createMetrics } from '../backend/metrics/metrics.js';
 import { readiness } from '../backend/metrics/network-status.js';
 import { createOpsHandler } from '../backend/metrics/ops-handler.js';
+import type { Placement } from '../backend/core/placement.js';
+import { startNetworkClient } from '../backend/network/network-client.js';
+import { NetworkPlacement } from '../backend/network/network-placement.js';
+import { startPeerNode, type PeerNode } from '../backend/network/peer-node.js';
+import { RepairWorker } from '../backend/network/repair.js';
+import { collectStatus, type StatusComponents } from '../backend/network/status.js';
 import { LocalPlacement } from '../backend/store/local-placement.js';
 import { PeerStore } from '../backend/store/peer-store.js';
+import { FragmentAudit, MetaRepairIndex } from '../backend/store/repair-index.js';
 import { GENERATED_CREDENTIALS_FILE, loadOrCreateUsers, parseCredentialsFile, parseUserPair } from '../gateway/common/credentials.js';
 import { LoginThrottle } from '../gateway/common/login-throttle.js';
 import { UserRegistry, type User } from '../gateway/common/users.js';
@@ -50,7 +59,7 @@ export interface CliComponents {
   config: CliConfig;
   logger: Logger;
   users: UserRegistry;
-  /** the local volumes; present for the embedded default and `node` */
+  /** the local volumes; present for the single-peer embedded default and `gc` (on the network the storage peer opens them) */
   fragments?: DiskFragmentStore;
   /** releases everything above (not the services started from it) */
   close(): Promise<void>;
@@ -160,7 +169,8 @@ async function openComponents(config: CliConfig, io: CliIo, options: BuildOption
     }
   }
   let fragments: DiskFragmentStore | undefined;
-  if (options.openVolumes) {
+  // On the network the embedded peer (startPeerNode) opens the volumes itself: never twice.
+  if (options.openVolumes && !(config.command === '' && isNetworked(config)) && config.volumes.length > 0) {
     fragments = await DiskFragmentStore.open({ volumes: config.volumes, quota: config.quota, logger });
     const stat = await fragments.stat();
     logger.info(
@@ -180,32 +190,164 @@ async function openComponents(config: CliConfig, io: CliIo, options: BuildOption
   };
 }
 
-// ─── INTEGRATION ────────────────────────────────────────────────────────────────────────────────
+// ─── wiring ─────────────────────────────────────────────────────────────────────────────────────
 
 function hostPort(hp: { host: string; port: number }): string {
   return `${hp.host.includes(':') ? `[${hp.host}]` : hp.host}:${hp.port}`;
 }
 
+/** Any of --bootstrap, --network-key, --dht-port puts the embedded default on the peer network. */
+export function isNetworked(config: CliConfig): boolean {
+  return config.bootstrap.length > 0 || config.networkKeyFile !== undefined || config.dhtPort !== undefined;
+}
+
+/** How often the gateway audits fragments and runs a repair pass (SIGUSR2 runs one now). */
+export const UPKEEP_INTERVAL_MS = 30_000;
+/** fragment rows HEAD-checked per upkeep round: a full audit of a big index spreads over many rounds */
+const AUDIT_PER_ROUND = 512;
+
+/** The gateway's view of where fragments go, and what /-/ready and /-/status look at. */
+interface GatewayPlacement {
+  placement: Placement;
+  /** the peer network's pieces; absent for the single-peer LocalPlacement */
+  network?: Omit<StatusComponents, 'chunks'>;
+  /** readiness floor: 1 on a single machine, k+2 (the default) on the network */
+  minPeers?: number;
+  services: Service[];
+}
+
+async function openPlacement(c: CliComponents): Promise<GatewayPlacement> {
+  const { config, logger } = c;
+  if (!isNetworked(config)) {
+    if (!c.fragments) throw new Error('the single-peer store needs the volumes open (buildComponents openVolumes)');
+    return { placement: new LocalPlacement({ store: c.fragments, logger }), minPeers: 1, services: [] };
+  }
+  const requestTimeoutMs = config.timeoutMs;
+  if (config.volumes.length > 0) {
+    // gateway plus its own storage peer: one libp2p node, whose membership the placement uses
+    const node: PeerNode = await startPeerNode({
+      volumes: config.volumes,
+      quota: config.quota,
+      listen: hostPort({ host: config.listen.host, port: 0 }),
+      dhtPort: config.dhtPort ?? 0,
+      bootstrap: config.bootstrap,
+      networkKeyFile: config.networkKeyFile,
+      logger,
+    });
+    const host = hostname();
+    const local = { id: node.peerId, host, store: node.store };
+    const placement = new NetworkPlacement({ networkKey: node.networkKey, local, requestTimeoutMs }, { membership: node.controlPlane });
+    logger.info(
+      { peerId: node.peerId, data: node.dataAddress, dht: node.multiaddrs, networkKey: node.networkKeyPath },
+      'on the peer network with a local storage peer',
+    );
+    return {
+      placement,
+      network: { placement, membership: node.controlPlane, local: { id: node.peerId, host, stat: () => node.store.stat() } },
+      services: [
+        { name: 'storage peer', close: () => node.stop() },
+        { name: 'placement', close: () => placement.close() },
+      ],
+    };
+  }
+  if (!config.stateDir) throw new UsageError('--state: a gateway without -v volumes keeps its index in --state DIR');
+  const client = await startNetworkClient({
+    stateDir: config.stateDir,
+    networkKeyFile: config.networkKeyFile,
+    host: config.listen.host,
+    dhtPort: config.dhtPort ?? 0,
+    bootstrap: config.bootstrap,
+    logger,
+    placement: { requestTimeoutMs },
+  });
+  logger.info(
+    { dht: client.controlPlane.multiaddrs(), networkKey: client.networkKeyPath },
+    'on the peer network as a gateway only: no fragments are stored here',
+  );
+  return {
+    placement: client.placement,
+    network: { placement: client.placement, membership: client.controlPlane },
+    services: [{ name: 'network client', close: () => client.stop() }],
+  };
+}
+
 /**
- * The embedded default: the real store (PeerStore over a LocalPlacement on the -v volumes) and
- * every front end: one HTTP listener on --listen (S3 at the root, WebDAV under /d/, the web page
- * under /ui/), SFTP on --sftp-listen and FTP/FTPS on --ftp-listen when given, all sharing the user
- * list and one login throttle. Returns the started pieces in start order; the caller closes them
- * in reverse. If any piece fails to start, those already started are closed before rethrowing.
+ * Audit + repair on a timer, one round at a time: the audit marks fragments live holders lost,
+ * then the RepairWorker (rate-limited) rebuilds every degraded chunk onto new peers.
+ */
+function startUpkeep(store: PeerStore, placement: Placement, logger: Logger): { worker: RepairWorker; service: Service } {
+  const worker = new RepairWorker({ logger }, { index: new MetaRepairIndex(store.index), placement });
+  const audit = new FragmentAudit({ index: store.index, placement, logger });
+  let timer: NodeJS.Timeout | undefined;
+  let round: Promise<void> | undefined;
+  let stopped = false;
+  const runRound = (): Promise<void> => {
+    round ??= (async () => {
+      try {
+        await audit.run({ limit: AUDIT_PER_ROUND });
+        await worker.runOnce();
+      } catch (err) {
+        logger.error({ err }, 'upkeep round failed');
+      } finally {
+        round = undefined;
+      }
+    })();
+    return round;
+  };
+  const schedule = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => void runRound().finally(schedule), UPKEEP_INTERVAL_MS);
+    timer.unref();
+  };
+  const onSignal = (): void => {
+    logger.info('SIGUSR2: audit and repair now');
+    void runRound();
+  };
+  process.on('SIGUSR2', onSignal);
+  schedule();
+  return {
+    worker,
+    service: {
+      name: 'repair',
+      async close() {
+        stopped = true;
+        process.off('SIGUSR2', onSignal);
+        clearTimeout(timer);
+        await worker.stop();
+        await round;
+      },
+    },
+  };
+}
+
+/**
+ * The embedded default: the real store and every front end: one HTTP listener on --listen (S3 at
+ * the root, WebDAV under /d/, the web page under /ui/, ops under /-/), SFTP on --sftp-listen and
+ * FTP/FTPS on --ftp-listen when given, all sharing the user list and one login throttle.
  *
- * INTEGRATION still open here: the NetworkPlacement (backend/network/) instead of LocalPlacement
- * when --bootstrap / --dht-port / --network-key are given; recording into `metrics` from the front
- * ends and the store, and a `status()` for /-/status; --max-upload-chunk and
+ * Placement: without network flags a LocalPlacement on the -v volumes (single peer, all n
+ * fragments here, with its warning). With --bootstrap / --network-key / --dht-port the peer
+ * network: the -v volumes become a storage peer on the network (data plane on --listen's host,
+ * ephemeral port) and placement is a NetworkPlacement over its membership; without -v the gateway
+ * stores no fragments and keeps its index in --state. On the network an upkeep timer audits
+ * fragments and repairs degraded chunks, and /-/status serves collectStatus().
+ *
+ * Returns the started pieces in start order; the caller closes them in reverse. If any piece fails
+ * to start, those already started are closed before rethrowing.
+ *
+ * Still open: recording into `metrics` from the front ends and the store; --max-upload-chunk and
  * --max-concurrent-uploads (no component takes them yet).
  */
 export async function startEmbedded(c: CliComponents): Promise<Service[]> {
   const { config, logger, users } = c;
-  if (!c.fragments || !config.stateDir) throw new Error('startEmbedded needs the volumes open (buildComponents openVolumes)');
+  if (!config.stateDir) throw new Error('startEmbedded needs a state directory');
   const services: Service[] = [];
   try {
     const pool = config.cpuThreads !== undefined ? new CpuPool(config.cpuThreads) : undefined;
     if (pool) services.push({ name: 'cpu pool', close: () => pool.close() });
-    const placement = new LocalPlacement({ store: c.fragments, logger });
+    const gp = await openPlacement(c);
+    services.push(...gp.services);
+    const { placement } = gp;
     const store = await PeerStore.open(
       {
         stateDir: config.stateDir,
@@ -225,14 +367,26 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
         await store.close();
       },
     });
+    let status: (() => Promise<unknown>) | undefined;
+    if (gp.network) {
+      const upkeep = startUpkeep(store, placement, logger);
+      services.push(upkeep.service);
+      const components: StatusComponents = { ...gp.network, chunks: new MetaRepairIndex(store.index) };
+      status = async () => ({
+        ...(await collectStatus(components)),
+        self: gp.network?.local?.id,
+        placement: config.erasure,
+        at: new Date().toISOString(),
+      });
+    }
 
     const throttle = new LoginThrottle();
     services.push({ name: 'login throttle', close: async () => throttle.close() });
     const dav = createWebdavHandler({ prefix: '/d/', anonymous: config.anonymous }, { users, stores: store, logger, throttle });
     services.push({ name: 'webdav', close: () => dav.close() });
     const web = createWebHandler({ prefix: '/ui/' }, { logger });
-    // Operator endpoints. The front ends do not record into `metrics` yet (process metrics only);
-    // readiness: the index is open and the local peer is healthy (a single-peer store needs 1).
+    // Operator endpoints. The front ends do not record into `metrics` yet (process metrics only).
+    // Readiness: the index is open and enough healthy peers are known (1 for a single machine).
     let storeOpen = true;
     const metrics = createMetrics();
     const ops = createOpsHandler(
@@ -245,8 +399,9 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
             indexOpen: storeOpen,
             healthyPeers: placement.peers().filter((p) => placement.isHealthy(p.id)).length,
             k: config.erasure.k,
-            minPeers: 1,
+            minPeers: gp.minPeers,
           }),
+        status,
       },
     );
     const http = await createHttpServer(
@@ -307,12 +462,27 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
 }
 
 /**
- * INTEGRATION: `peerstor node`: serve `c.fragments` to gateways over the data plane on
- * c.config.listen and join the DHT (dhtPort, bootstrap, networkKeyFile) from backend/network/.
+ * `peerstor node`: a storage peer (backend/network/peer-node.ts) on the -v volumes: the data plane
+ * on --listen, the DHT on --dht-port, joining through --bootstrap, kept private by --network-key
+ * (created when missing; without the flag, kept in the volume and its path logged). The peer has
+ * no ops listener of its own: its health shows in the gateways' /-/status.
  */
 export async function startStoragePeer(c: CliComponents): Promise<Service[]> {
-  void c;
-  throw new NotWiredError('the peer network (DHT and data plane)');
+  const { config, logger } = c;
+  const node = await startPeerNode({
+    volumes: config.volumes,
+    quota: config.quota,
+    listen: hostPort(config.listen),
+    dhtPort: config.dhtPort ?? 0,
+    bootstrap: config.bootstrap,
+    networkKeyFile: config.networkKeyFile,
+    logger,
+  });
+  logger.info(
+    { peerId: node.peerId, data: node.dataAddress, multiaddrs: node.multiaddrs, networkKey: node.networkKeyPath },
+    `storage peer ${node.peerId}: data plane ${node.dataAddress}; others join with --bootstrap ${node.multiaddrs[0] ?? '(no address)'} --network-key ${node.networkKeyPath}`,
+  );
+  return [{ name: 'storage peer', close: () => node.stop() }];
 }
 
 /**

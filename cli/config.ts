@@ -109,8 +109,14 @@ export function resolveConfig(command: CommandName, positionals: string[], value
 
 function checkConfig(c: CliConfig): void {
   const needsVolumes = c.command === '' || c.command === 'node' || c.command === 'gc';
-  if (needsVolumes && c.volumes.length === 0) {
-    throw new UsageError('--volume: at least one volume is needed (e.g. -v ./data::rw)');
+  // A gateway on the peer network may store no fragments itself; its index then lives in --state.
+  const networkedGateway = c.command === '' && (c.bootstrap.length > 0 || c.networkKeyFile !== undefined || c.dhtPort !== undefined);
+  if (needsVolumes && c.volumes.length === 0 && !(networkedGateway && c.given.has('state'))) {
+    throw new UsageError(
+      networkedGateway
+        ? '--volume: a gateway on the peer network without -v volumes needs --state DIR for its index'
+        : '--volume: at least one volume is needed (e.g. -v ./data::rw)',
+    );
   }
   if (needsVolumes && !c.volumes.some((v) => v.mode === 'rw') && c.command !== 'gc') {
     // A gateway must keep its index somewhere; with only read-only volumes it needs --state.

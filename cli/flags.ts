@@ -34,7 +34,7 @@ export const COMMAND_SUMMARIES: Record<CommandName, string> = {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const UNUSED = 'no component takes it yet';
-const NETWORK = 'the peer network is not wired in yet';
+const PEER_ONLY = 'a storage peer makes no fragment requests of its own and runs no codec, so it does not use it';
 
 const E = '';
 const ALL: string[] = [E, 'node', 'status', 'rclone-config', 'gc', 'version', 'help'];
@@ -90,7 +90,7 @@ export const FLAGS: FlagSpec[] = [
     name: 'state',
     type: 'string',
     valueName: 'DIR',
-    description: "where the gateway's index and keys live (default: <first volume>/.peerstor)",
+    description: "where the gateway's index and keys live (default: <first volume>/.peerstor; required for a gateway on the peer network without -v)",
     commands: [E, 'node', 'status', 'gc', 'rclone-config'],
   },
 
@@ -103,8 +103,6 @@ export const FLAGS: FlagSpec[] = [
     parse: parseHostPort,
     description: 'HTTP address: the S3 API at /, WebDAV under /d/, the web page under /ui/ (for node: the data plane)',
     commands: [E, 'node'],
-    pending: NETWORK,
-    pendingFor: ['node'],
   },
   {
     name: 'dht-port',
@@ -113,24 +111,21 @@ export const FLAGS: FlagSpec[] = [
     parse: parsePortNumber,
     description: 'TCP port of the DHT / control plane (default: a free port)',
     commands: [E, 'node'],
-    pending: NETWORK,
   },
   {
     name: 'bootstrap',
     type: 'string',
     repeatable: true,
-    valueName: 'MULTIADDR',
-    description: 'a peer to join the network through, e.g. /ip4/192.0.2.1/tcp/4001/p2p/12D3…',
+    valueName: 'ADDR',
+    description: 'a peer to join the network through: HOST:PORT of its DHT port, or a multiaddr such as /ip4/192.0.2.1/tcp/4001/p2p/12D3…; any of --bootstrap, --network-key, --dht-port puts the embedded default on the peer network',
     commands: [E, 'node'],
-    pending: NETWORK,
   },
   {
     name: 'network-key',
     type: 'string',
     valueName: 'FILE',
-    description: 'pre-shared key file that keeps peers without it out of the network',
+    description: 'pre-shared key file that keeps peers and gateways without it out of the network (created with a fresh key when missing; default for node: kept in the volume, path logged)',
     commands: [E, 'node'],
-    pending: NETWORK,
   },
   {
     name: 'timeout',
@@ -139,7 +134,7 @@ export const FLAGS: FlagSpec[] = [
     default: '30s',
     description: 'per-operation timeout towards peers (e.g. 30s, 500ms)',
     commands: [E, 'node'],
-    pending: NETWORK,
+    pending: PEER_ONLY,
     pendingFor: ['node'],
   },
 
@@ -208,7 +203,7 @@ export const FLAGS: FlagSpec[] = [
     valueName: 'N',
     description: 'threads for chunking, hashing, encryption and coding (default: one per CPU)',
     commands: [E, 'node'],
-    pending: NETWORK,
+    pending: PEER_ONLY,
     pendingFor: ['node'],
   },
   {

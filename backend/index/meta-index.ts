@@ -197,6 +197,20 @@ export class MetaIndex {
         WHERE pc.upload = ? AND pc.part_number = ? ORDER BY pc.offset`),
       allSpool: p('SELECT seam FROM parts'),
 
+      degradedChunks: p(`SELECT ${CHUNK_COLS} FROM chunks c WHERE c.id > ? AND c.refs > 0 AND
+        (SELECT count(*) FROM fragments f WHERE f.chunk = c.id AND f.state = 0
+          AND f.peer NOT IN (SELECT value FROM json_each(?))) < c.n ORDER BY c.id LIMIT ?`),
+      chunkHealth: p(`SELECT count(*) AS total, sum(live >= n) AS healthy, sum(live < n AND live >= k) AS degraded,
+        sum(live < k) AS lost FROM (SELECT c.k AS k, c.n AS n,
+          (SELECT count(*) FROM fragments f WHERE f.chunk = c.id AND f.state = 0
+            AND f.peer NOT IN (SELECT value FROM json_each(?))) AS live
+        FROM chunks c WHERE c.refs > 0)`),
+      moveFragment: p('UPDATE fragments SET fragment_id = ?, peer = ?, state = 0 WHERE chunk = ? AND idx = ?'),
+      markFragmentMissing: p('UPDATE fragments SET state = 1 WHERE chunk = ? AND idx = ? AND fragment_id = ?'),
+      storedFragments: p(`SELECT f.chunk AS chunk, f.idx AS idx, f.fragment_id AS fragmentId, f.size AS size, f.peer AS peer, f.state AS state
+        FROM fragments f JOIN chunks c ON c.id = f.chunk
+        WHERE c.refs > 0 AND f.state = 0 AND (f.chunk > ? OR (f.chunk = ? AND f.idx > ?)) ORDER BY f.chunk, f.idx LIMIT ?`),
+
       upsertPeer: p('INSERT OR REPLACE INTO peers (id, host, addrs, last_seen) VALUES (?, ?, ?, ?)'),
       listPeers: p('SELECT id, host, addrs, last_seen AS lastSeen FROM peers ORDER BY id'),
     };
@@ -520,6 +534,41 @@ export class MetaIndex {
   /** The seam JSON of every part of every upload (to find spool files no part references). */
   allSeams(): string[] {
     return (this.#s.allSpool.all() as { seam: string }[]).map((r) => r.seam);
+  }
+
+  // ---- repair and chunk health (backend/store/repair-index.ts) ----------------------------------
+  // Dead peers are passed as a JSON array and read with json_each: the set changes every call and
+  // a temp table would need a write transaction per query.
+
+  /**
+   * Up to `limit` referenced chunks with row id > `afterId` (ascending) that have fewer than n
+   * fragment rows in state 0 (stored) on peers not in `deadPeers`.
+   */
+  degradedChunks(limit: number, deadPeers: readonly string[], afterId: number): ChunkRow[] {
+    const rows = this.#s.degradedChunks.all(afterId, JSON.stringify(deadPeers), limit) as ChunkRow[];
+    for (const r of rows) r.compressed = Boolean(r.compressed);
+    return rows;
+  }
+
+  /** Counts of referenced chunks by fragments stored on peers not in `deadPeers`. */
+  chunkHealth(deadPeers: readonly string[]): { total: number; healthy: number; degraded: number; lost: number } {
+    const r = this.#s.chunkHealth.get(JSON.stringify(deadPeers)) as { total: number; healthy: number | null; degraded: number | null; lost: number | null };
+    return { total: r.total, healthy: r.healthy ?? 0, degraded: r.degraded ?? 0, lost: r.lost ?? 0 };
+  }
+
+  /** Moves fragment `idx` of a chunk to `peer` (state stored). Returns false when the row is gone (chunk collected). */
+  moveFragment(chunk: number, idx: number, fragmentId: string, peer: string): boolean {
+    return this.#s.moveFragment.run(fragmentId, peer, chunk, idx).changes === 1;
+  }
+
+  /** Marks fragment `idx` of a chunk missing (state 1) when its recorded holder lost or corrupted it. */
+  markFragmentMissing(chunk: number, idx: number, fragmentId: string): boolean {
+    return this.#s.markFragmentMissing.run(chunk, idx, fragmentId).changes === 1;
+  }
+
+  /** Stored fragment rows of referenced chunks after (chunk, idx), in that order: the audit's cursor. */
+  storedFragments(after: { chunk: number; idx: number }, limit: number): (FragmentRow & { chunk: number })[] {
+    return this.#s.storedFragments.all(after.chunk, after.chunk, after.idx, limit) as (FragmentRow & { chunk: number })[];
   }
 
   // ---- peers -----------------------------------------------------------------------------------

@@ -104,10 +104,10 @@ test('--help lists every flag of the table; per-command help exactly that comman
   }
   assert.equal((await run(['help', 'status'])).stdout, (await run(['status', '--help'])).stdout);
   assert.equal((await run(['help', 'nothing'])).code, 2);
-  // pending is per command: --listen works for the embedded default, not yet for node
-  const listen = FLAGS.find((f) => f.name === 'listen')!;
-  assert.match(flagDescription(listen, false, 'node'), /not yet effective/);
-  assert.doesNotMatch(flagDescription(listen, false, ''), /not yet effective/);
+  // pending is per command: --timeout works for the embedded default, not for node
+  const timeout = FLAGS.find((f) => f.name === 'timeout')!;
+  assert.match(flagDescription(timeout, false, 'node'), /not yet effective/);
+  assert.doesNotMatch(flagDescription(timeout, false, ''), /not yet effective/);
   assert.doesNotMatch(flat((await run(['help', 'rclone-config'])).stdout), /not yet effective/);
 });
 
@@ -296,17 +296,33 @@ test('without users the embedded default generates one key pair (0600) once; rcl
   }
 });
 
-test('node, whose pieces are not wired yet, says so (exit 1)', async () => {
+test('node starts a storage peer, logs its id, addresses and network key, keeps its id across restarts', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'peerstor-cli-'));
   try {
-    for (const argv of [['node', '-v', `${dir}/n::rw`]]) {
+    const argv = ['node', '-v', `${dir}/n::rw`, '--listen', '127.0.0.1:0', '--dht-port', '0'];
+    const ids: unknown[] = [];
+    for (let i = 0; i < 2; i++) {
+      // the signal is already aborted: the peer starts, reports, and stops cleanly
       const r = await run(argv);
-      assert.equal(r.code, 1, argv.join(' '));
-      assert.match(r.stderr, /^peerstor: [a-z-]+: not wired into this build yet: /);
+      assert.equal(r.code, 0, r.stderr);
+      const line = r.logs.find((l) => typeof l.peerId === 'string' && Array.isArray(l.multiaddrs) && 'networkKey' in l);
+      assert.ok(line, 'one log line names the peer id, its multiaddrs and the network key');
+      assert.match(String(line.peerId), /^12D3Koo/);
+      assert.match(String((line.multiaddrs as string[])[0]), /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3Koo/);
+      assert.equal(line.networkKey, join(dir, 'n', '.peerstor-peer', 'network.key'));
+      assert.ok((await stat(String(line.networkKey))).isFile());
+      ids.push(line.peerId);
     }
+    assert.equal(ids[0], ids[1], 'the identity is kept in the volume');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a gateway on the peer network without -v needs --state', async () => {
+  const r = await run(['--bootstrap', '127.0.0.1:1']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^peerstor: --volume: .*--state/);
 });
 
 test('--cpu-affinity: taskset pins every thread of a process', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
