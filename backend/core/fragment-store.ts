@@ -41,6 +41,13 @@ export interface FragmentEntry {
 /** Per-operation options; every field is optional for the implementation to honour. */
 export interface FragmentOpOptions {
   signal?: AbortSignal;
+  /**
+   * put only: the caller computed `id` from exactly these bytes in this process (the chunk codec
+   * does, on a worker thread), so an in-process store MAY skip hashing them again. A store that
+   * receives bytes over the network (a peer's data plane) never gets this flag from its sender:
+   * remote peers always verify. Default false.
+   */
+  idVerified?: boolean;
 }
 
 export interface FragmentStore {

@@ -155,6 +155,8 @@ export class ChunkIo {
     // single-peer placement has none: the put fails), at most MAX_REPLACEMENTS times per fragment.
     const failed = new Set<string>();
     const chosen = holders.map((h) => h.id);
+    // The codec hashed every fragment on a worker thread; in-process stores need not do it again.
+    const putOptions = { signal: AbortSignal.timeout(this.#init.timeoutMs), idVerified: true };
     await Promise.all(
       enc.fragments.map(async (f, i) => {
         let peer = holders[i];
@@ -162,7 +164,7 @@ export class ChunkIo {
         for (let attempt = 0; ; attempt++) {
           const t0 = Date.now();
           try {
-            await peer.store.put(f.id, f.bytes, { signal: AbortSignal.timeout(this.#init.timeoutMs) });
+            await peer.store.put(f.id, f.bytes, attempt === 0 ? putOptions : { ...putOptions, signal: AbortSignal.timeout(this.#init.timeoutMs) });
             placement.reportSuccess(peer.id, Date.now() - t0);
             chosen[i] = peer.id;
             return;
