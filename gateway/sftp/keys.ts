@@ -18,11 +18,15 @@ type ParsedKey = ssh2.ParsedKey;
 
 export async function loadOrCreateHostKey(file: string): Promise<Buffer> {
   try {
-    return await readFile(file);
+    const existing = await readFile(file);
+    if (ssh2.utils.parseKey(existing) instanceof Error) {
+      throw new Error(`SFTP host key ${file} cannot be parsed (an unencrypted OpenSSH or PEM key is needed); move it away to have a new one generated`);
+    }
+    return existing;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = generateHostKey();
   await mkdir(dirname(file), { recursive: true });
   // 'wx': if another process created it meanwhile, keep theirs rather than overwrite a host key.
   await writeFile(file, pair.private, { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
@@ -30,6 +34,18 @@ export async function loadOrCreateHostKey(file: string): Promise<Buffer> {
   });
   await writeFile(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 }).catch(() => undefined);
   return readFile(file);
+}
+
+/**
+ * ssh2 1.17's generateKeyPairSync('ed25519') strips leading zero bytes from the public key, so
+ * about 1 key in 256 cannot be parsed back (mscdex/ssh2#1390, #1513) and the server would never
+ * start with it. Draw again until both halves parse.
+ */
+function generateHostKey(): { private: string; public: string } {
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519');
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error) && !(ssh2.utils.parseKey(pair.public) instanceof Error)) return pair;
+  }
 }
 
 export interface AuthorizedKey {
