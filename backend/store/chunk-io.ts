@@ -56,6 +56,11 @@ export interface ChunkWriteOptions {
    * true while recent chunks were new, false while they were duplicates.
    */
   encodeFirst?: boolean;
+  /**
+   * The caller gives up `plain` (it owns the whole ArrayBuffer and never reads
+   * it again), so it moves to the worker instead of being copied; `plain` is detached afterwards.
+   */
+  take?: boolean;
 }
 
 /** other peers tried for one fragment after its chosen holder failed */
@@ -91,10 +96,11 @@ export class ChunkIo {
   /** Stores one chunk (or finds it already stored). Resolves once its fragments are durable. */
   async write(t: TenantChunks, plain: Buffer, options: ChunkWriteOptions = {}): Promise<ChunkHandle> {
     const { index, pins } = this.#c;
+    const plainSize = plain.length;
     let encoded: EncodedChunk | undefined;
     let chunkId: Buffer;
     if (options.encodeFirst) {
-      encoded = await t.codec.encode(plain);
+      encoded = await t.codec.encode(plain, undefined, { take: options.take });
       chunkId = encoded.id;
     } else {
       chunkId = await t.codec.chunkId(plain);
@@ -109,13 +115,13 @@ export class ChunkIo {
       released = true;
     };
     if (index.chunk(t.tenant, chunkId)) {
-      return { chunkId, plainSize: plain.length, existed: true, release: releaseChunk };
+      return { chunkId, plainSize, existed: true, release: releaseChunk };
     }
     let entry = this.#writes.get(key);
     const existed = entry !== undefined;
     if (!entry) {
       const e: WriteEntry = { promise: undefined as unknown as Promise<NewChunk>, users: 0, fragmentIds: [] };
-      e.promise = this.#store(t, chunkId, plain, e, encoded);
+      e.promise = this.#store(t, chunkId, plain, plainSize, e, encoded, options.take === true);
       // a failed write must not fail puts that arrive later for the same chunk: they retry
       e.promise.catch(() => {
         if (this.#writes.get(key) === e) this.#writes.delete(key);
@@ -135,16 +141,16 @@ export class ChunkIo {
     };
     try {
       const fresh = await e.promise;
-      return { chunkId, plainSize: plain.length, fresh, existed, release };
+      return { chunkId, plainSize, fresh, existed, release };
     } catch (err) {
       release();
       throw err;
     }
   }
 
-  async #store(t: TenantChunks, chunkId: Buffer, plain: Buffer, entry: WriteEntry, encoded: EncodedChunk | undefined): Promise<NewChunk> {
+  async #store(t: TenantChunks, chunkId: Buffer, plain: Buffer, plainSize: number, entry: WriteEntry, encoded: EncodedChunk | undefined, take: boolean): Promise<NewChunk> {
     const { placement, pins } = this.#c;
-    const enc = encoded ?? (await t.codec.encode(plain, chunkId));
+    const enc = encoded ?? (await t.codec.encode(plain, chunkId, { take }));
     entry.fragmentIds = enc.fragments.map((f) => f.id);
     pins.pinFragments(entry.fragmentIds);
     const holders = placement.choose(chunkId, enc.fragments.length);
@@ -182,7 +188,7 @@ export class ChunkIo {
     );
     return {
       chunkId,
-      plainSize: plain.length,
+      plainSize,
       sealedSize: enc.sealedSize,
       compressed: enc.compressed,
       k: t.k,

@@ -21,7 +21,8 @@ export async function rabinChunkerFactory(): Promise<ChunkerFactory> {
 export interface Cut {
   /** offset of the chunk in the stream */
   offset: number;
-  /** the chunk's bytes, in a buffer of its own (never a view into the caller's data) */
+  /** the chunk's bytes, in a buffer of its own (never a view into the caller's data, and never
+   *  read again by cutChunks, so the consumer may hand its memory to a worker) */
   data: Buffer;
   /** true for the bytes after the stream's last boundary (not a cut the chunker made) */
   last: boolean;
@@ -60,10 +61,12 @@ export async function* cutChunks(
       }
       if (pendingLen === 0) continue;
       const data = own(pending, pendingLen);
+      const at = offset;
+      // advanced before the yield: the consumer may take (detach) data before we resume
+      offset += pendingLen;
       pending = [];
       pendingLen = 0;
-      yield { offset, data, last: false };
-      offset += data.length;
+      yield { offset: at, data, last: false };
       from = c;
     }
     if (from < b.length) {

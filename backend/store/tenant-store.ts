@@ -724,7 +724,8 @@ export class TenantObjectStore implements ObjectStore {
       for await (const cut of cutChunks(rest(), ctx.newChunker(this.#t.keys.chunkerSeed, ctx.avgChunkSize), tap)) {
         if (window.failed) break;
         await window.run(async () => {
-          const handle = await ctx.io.write(this.#t.chunks, cut.data, { encodeFirst });
+          // cut.data is a buffer of its own that nothing reads after this write: hand it over
+          const handle = await ctx.io.write(this.#t.chunks, cut.data, { encodeFirst, take: true });
           encodeFirst = !handle.existed;
           chunks.push({ offset: cut.offset, handle });
         });

@@ -1,0 +1,32 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { ChunkCodec } from '../../backend/store/chunk-codec.js';
+import { CpuPool } from '../../backend/store/cpu-pool.js';
+import { createMasterKey, deriveTenantKeys } from '../../backend/crypto/keys.js';
+
+const pool = new CpuPool(1);
+after(() => pool.close());
+const codec = new ChunkCodec({ keys: deriveTenantKeys(createMasterKey()), erasure: { k: 10, n: 16 }, pool });
+
+// encode(…, { take: true }) moves a buffer that owns its memory to the worker instead of copying it.
+test('encode with take: an owned buffer moves (detached), a view is copied (untouched), same output', async () => {
+  const data = randomBytes(300_000);
+  const copied = await codec.encode(data);
+
+  const owned = Buffer.allocUnsafeSlow(data.length);
+  data.copy(owned);
+  const taken = await codec.encode(owned, undefined, { take: true });
+  assert.equal(owned.length, 0, 'the owned buffer was moved, not copied');
+  assert.ok(taken.id.equals(copied.id));
+  assert.deepEqual(taken.fragments.map((f) => f.id), copied.fragments.map((f) => f.id));
+
+  const big = Buffer.allocUnsafeSlow(data.length + 10);
+  data.copy(big, 10);
+  const view = big.subarray(10);
+  const fromView = await codec.encode(view, undefined, { take: true });
+  assert.equal(view.length, data.length, 'a view of a larger buffer is copied, never detached');
+  assert.ok(fromView.id.equals(copied.id));
+  const out = await codec.decode(taken.id, taken.sealedSize, taken.compressed, taken.fragments.map((f) => f.bytes));
+  assert.ok(out.equals(data));
+});
