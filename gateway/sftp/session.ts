@@ -96,6 +96,9 @@ export interface SftpSessionInit {
   stores: TenantStores;
   log: Logger;
   spoolDir?: string;
+  /** called with the size of each outgoing channel packet of the session (index.ts batches
+   *  small replies into one socket write per tick) */
+  beforeSend?: (size: number) => void;
 }
 
 export class SftpSession {
@@ -178,8 +181,10 @@ export class SftpSession {
     const proto = internals._protocol;
     const channelId = internals.outgoing.id;
     const original = proto.channelData.bind(proto);
+    const beforeSend = this.#init.beforeSend;
     let versionSent = false;
     proto.channelData = (id: number, data: Buffer) => {
+      beforeSend?.(data.length);
       if (id === channelId && !versionSent && data.length === 9 && data[4] === RESPONSE_VERSION) {
         versionSent = true;
         const parts: Buffer[] = [data.subarray(4, 9)];
