@@ -2,8 +2,9 @@
  * SFTP (draft-ietf-secsh-filexfer-02, protocol version 3) over ssh2, on `--sftp-listen HOST:PORT`.
  * Login: password = access key / secret (failed logins slowed down by the shared LoginThrottle),
  * or public key from `--authorized-keys FILE` (format in keys.ts) or the user registry. Each
- * session sees its tenant's path view; reads stream from the store, writes spool to a temp file
- * and commit on close (gateway/common/spool.ts).
+ * session sees its tenant's path view; reads stream from the store, sequential writes stream into
+ * putObject (sequential-upload.ts), random-offset ones spool to a temp file and commit on close
+ * (gateway/common/spool.ts).
  */
 import net from 'node:net';
 import ssh2 from 'ssh2';
