@@ -19,7 +19,8 @@ import { FsError, toFsError, type PathView } from '../common/path-view.js';
 export interface SequentialUploadInit {
   /** bytes handed over but not yet taken by the store before `write` waits (default 8 MiB) */
   maxQueued?: number;
-  /** bytes of out-of-order writes held until the gap before them fills (default 32 MiB) */
+  /** bytes of out-of-order writes held until the gap before them fills (default 16 MiB: 64
+   *  requests in flight of the largest chunk clients use, 255 KiB, stay within it) */
   maxAhead?: number;
 }
 
@@ -57,7 +58,7 @@ export class SequentialUpload {
     this.#view = view;
     this.path = path;
     this.#maxQueued = init.maxQueued ?? 8 << 20;
-    this.#maxAhead = init.maxAhead ?? 32 << 20;
+    this.#maxAhead = init.maxAhead ?? 16 << 20;
   }
 
   /** Highest byte written so far (what fstat reports). */
