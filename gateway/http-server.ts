@@ -17,6 +17,7 @@ import { silentLogger } from '../backend/core/logger.js';
 import type { TenantStores } from '../backend/core/object-store.js';
 import type { UserRegistry } from './common/users.js';
 import { errorXml, s3Errors, toErrorResponse } from './s3/errors.js';
+import type { Metrics } from '../backend/metrics/metrics.js';
 import { newRequestId, s3Plugin, sendError, type S3Init } from './s3/plugin.js';
 
 export interface Mount {
@@ -41,6 +42,8 @@ export interface HttpServerComponents {
   users: UserRegistry;
   stores: TenantStores;
   logger?: Logger;
+  /** S3 request metrics (docs/metrics.md); optional */
+  metrics?: Metrics;
 }
 
 export interface HttpServer {
@@ -137,7 +140,7 @@ export async function createHttpServer(init: HttpServerInit, components: HttpSer
       sendError(request.raw, reply.raw, toErrorResponse(s3Errors.invalidArgument(`Invalid request: ${error.message}`)), newRequestId());
     },
   });
-  await app.register(s3Plugin({ users: components.users, stores: components.stores, logger }, init.s3 ?? {}));
+  await app.register(s3Plugin({ users: components.users, stores: components.stores, logger, metrics: components.metrics }, init.s3 ?? {}));
   await app.listen({ host, port });
   const addr = server!.address() as AddressInfo;
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

@@ -13,6 +13,7 @@ import { pipeline, Readable } from 'node:stream';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../../backend/core/logger.js';
 import type { TenantStores } from '../../backend/core/object-store.js';
+import type { Metrics } from '../../backend/metrics/metrics.js';
 import type { UserRegistry } from '../common/users.js';
 import type { S3Context, S3Reply } from './context.js';
 import { parseEndpoint } from './endpoint.js';
@@ -33,6 +34,8 @@ export interface S3Components {
   users: UserRegistry;
   stores: TenantStores;
   logger: Logger;
+  /** request counts, latencies and bytes per operation (docs/metrics.md); optional for tests */
+  metrics?: Metrics;
 }
 
 /** The framework-free core: handles one S3 request on raw Node objects. */
@@ -144,6 +147,24 @@ export function createS3Handler(components: S3Components, init: S3Init = {}): S3
     res.setHeader('x-amz-id-2', requestId);
     res.setHeader('Server', 'PeerStor');
     let op = 'unknown';
+    let code = 'OK';
+    if (components.metrics) {
+      const metrics = components.metrics;
+      const t0 = process.hrtime.bigint();
+      // 'close' fires for finished and for aborted responses alike, so every request is counted once.
+      res.once('close', () => {
+        const bytesIn = Number(req.headers['content-length']);
+        const bytesOut = Number(res.getHeader('content-length'));
+        metrics.observeRequest({
+          protocol: 's3',
+          operation: op,
+          code: res.writableFinished ? code : code === 'OK' ? 'Aborted' : code,
+          seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+          bytesIn: Number.isFinite(bytesIn) ? bytesIn : 0,
+          bytesOut: res.writableFinished && req.method !== 'HEAD' && Number.isFinite(bytesOut) ? bytesOut : 0,
+        });
+      });
+    }
     try {
       const { rawPath, query } = splitUrl(req.url ?? '/');
       const auth = authenticate({ method: req.method ?? 'GET', rawPath, query, rawHeaders: req.rawHeaders }, users, {
@@ -167,6 +188,7 @@ export function createS3Handler(components: S3Components, init: S3Init = {}): S3
       sendReply(req, res, reply, logger, requestId);
     } catch (err) {
       const e = toErrorResponse(err);
+      code = e.s3Code;
       if (e.internal) logger.error({ err, requestId, op }, 's3: internal error');
       else logger.debug({ requestId, op, code: e.s3Code }, 's3: request failed');
       sendError(req, res, e, requestId);
