@@ -9,7 +9,8 @@
  * - put: MUST refuse bytes whose hash is not the id (BadDigest) and store nothing. Idempotent:
  *   putting an id that is already stored succeeds. Durable (fsync'd) before it resolves.
  *   QuotaExceeded when it would go over quota; ReadOnly on a read-only store.
- * - get: FragmentNotFound when absent; MUST re-check the hash and throw Corrupt on mismatch (the
+ * - get: FragmentNotFound when absent; MUST re-check the hash (unless the caller says it does,
+ *   FragmentOpOptions.callerVerifies) and throw Corrupt on mismatch (the
  *   disk implementation also moves the bad file aside so it is not served again).
  * - delete: idempotent. list: every stored id once, in no particular order.
  * - An id that is not 64 lower-case hex characters → InvalidArgument from every method (so no id
@@ -48,6 +49,13 @@ export interface FragmentOpOptions {
    * remote peers always verify. Default false.
    */
   idVerified?: boolean;
+  /**
+   * get only: the caller hashes the bytes against the id itself (the chunk codec does, on a worker
+   * thread), so an in-process store MAY return them unchecked. A caller that finds a mismatch MUST
+   * get the id again without this flag, so the store checks, quarantines the bad copy and throws
+   * Corrupt (or serves a good copy from elsewhere). Default false.
+   */
+  callerVerifies?: boolean;
 }
 
 export interface FragmentStore {

@@ -19,6 +19,7 @@
  *
  * With `inline: true` everything runs on the calling thread (the worker itself uses that path).
  */
+import { createHash } from 'node:crypto';
 import type { TenantKeys } from '../crypto/keys.js';
 import { chunkIdOf, isSealedCompressed, openChunk, sealChunkParts } from '../crypto/seal.js';
 import { StoreError } from '../core/errors.js';
@@ -56,6 +57,13 @@ export interface ChunkCodecInit {
   pool?: CpuPool;
   /** run on the calling thread instead of a pool (tests, and the pool's workers themselves) */
   inline?: boolean;
+}
+
+export interface DecodeResult {
+  /** the plaintext, when every checked fragment matched its id */
+  plain?: Buffer;
+  /** indexes of fragments whose bytes do not hash to their id (nothing was decoded) */
+  bad?: number[];
 }
 
 export interface EncodeOptions {
@@ -100,6 +108,21 @@ export async function encodeChunkHere(
   return { id, plainSize: plaintext.length, sealedSize, compressed, fragments };
 }
 
+/**
+ * Indexes (into `ids`) of fragments whose bytes — `headers[i]` (FRAGMENT_HEADER_BYTES) followed by
+ * `shards[i]` — do not hash to `ids[i]`. Hashing the two parts in turn needs no copy.
+ */
+function badFragments(indexes: number[], headers: Uint8Array, shards: Uint8Array[], ids: string[]): number[] {
+  const bad: number[] = [];
+  indexes.forEach((index, i) => {
+    const h = createHash('sha256');
+    h.update(headers.subarray(i * FRAGMENT_HEADER_BYTES, (i + 1) * FRAGMENT_HEADER_BYTES));
+    h.update(shards[i]);
+    if (h.digest('hex') !== ids[i]) bad.push(index);
+  });
+  return bad;
+}
+
 /** decode on the calling thread from shard views (null = not used / missing) */
 export async function decodeChunkHere(
   keys: CodecKeys,
@@ -123,7 +146,7 @@ export async function decodeChunkHere(
  * when all are there (no RS work at all), else any k present, data first. Returns the chosen
  * indexes and their shards (views into the caller's buffers).
  */
-function chooseShards(erasure: ErasureParams, fragments: (Buffer | null)[]): { indexes: number[]; shards: Buffer[] } {
+function chooseShards(erasure: ErasureParams, fragments: (Buffer | null)[]): { indexes: number[]; shards: Buffer[]; headers: Buffer } {
   const { k, n } = erasure;
   if (fragments.length !== n) throw new StoreError('InvalidArgument', `expected ${n} fragment slots, got ${fragments.length}`);
   const present: { index: number; shard: Buffer }[] = [];
@@ -143,7 +166,30 @@ function chooseShards(erasure: ErasureParams, fragments: (Buffer | null)[]): { i
   const chosen = present.slice(0, k);
   const size = chosen[0].shard.length;
   for (const c of chosen) if (c.shard.length !== size) throw new StoreError('Corrupt', `fragments of one chunk differ in size`);
-  return { indexes: chosen.map((c) => c.index), shards: chosen.map((c) => c.shard) };
+  const headers = Buffer.allocUnsafe(chosen.length * FRAGMENT_HEADER_BYTES);
+  chosen.forEach((c, i) => fragments[c.index]!.copy(headers, i * FRAGMENT_HEADER_BYTES, 0, FRAGMENT_HEADER_BYTES));
+  return { indexes: chosen.map((c) => c.index), shards: chosen.map((c) => c.shard), headers };
+}
+
+/** Indexes of present fragments whose length or header cannot be right for this chunk. */
+function malformed(erasure: ErasureParams, sealedSize: number, fragments: (Buffer | null)[]): number[] {
+  const { k, n } = erasure;
+  const length = FRAGMENT_HEADER_BYTES + coderFor(erasure).shardSize(sealedSize);
+  const bad: number[] = [];
+  fragments.forEach((f, i) => {
+    if (!f) return;
+    if (f.length !== length) {
+      bad.push(i);
+      return;
+    }
+    try {
+      const h = decodeFragment(f);
+      if (h.k !== k || h.n !== n || h.index !== i) bad.push(i);
+    } catch {
+      bad.push(i);
+    }
+  });
+  return bad;
 }
 
 function slots(n: number, indexes: number[], shards: Buffer[]): (Buffer | null)[] {
@@ -210,16 +256,46 @@ export class ChunkCodec {
    * The caller's buffers are read, never kept or detached.
    */
   async decode(id: Buffer, sealedSize: number, compressed: boolean, fragments: (Buffer | null)[]): Promise<Buffer> {
+    const r = await this.decodeChecked(id, sealedSize, compressed, fragments);
+    return r.plain!;
+  }
+
+  /**
+   * decode, for fragments nobody has checked yet: with `fragmentIds` (by index, as recorded), the
+   * k fragments decode would use are first hashed (on the worker) against their ids. Any that do not
+   * match come back as `bad` (their indexes) and nothing is decoded: the caller replaces them (e.g.
+   * by parity, or by asking the store again with its own check, which quarantines a bad copy) and
+   * calls again. Without `fragmentIds` it is exactly decode. Other errors as decode.
+   */
+  async decodeChecked(
+    id: Buffer,
+    sealedSize: number,
+    compressed: boolean,
+    fragments: (Buffer | null)[],
+    fragmentIds?: (string | null | undefined)[],
+  ): Promise<DecodeResult> {
     if (id.length !== 32) throw new StoreError('InvalidArgument', `chunk id must be 32 bytes, got ${id.length}`);
-    const { indexes, shards } = chooseShards(this.erasure, fragments);
-    if (!this.#pool) return decodeChunkHere(this.#keys, this.erasure, id, sealedSize, compressed, slots(this.erasure.n, indexes, shards));
+    let ids: string[] | undefined;
+    if (fragmentIds) {
+      // Unchecked bytes: a damaged header or length is a bad fragment, not a corrupt chunk.
+      const bad = malformed(this.erasure, sealedSize, fragments);
+      if (bad.length > 0) return { bad };
+    }
+    const { indexes, shards, headers } = chooseShards(this.erasure, fragments);
+    if (fragmentIds) ids = indexes.map((i) => fragmentIds[i] ?? '');
+    if (!this.#pool) {
+      const bad = ids ? badFragments(indexes, headers, shards, ids) : [];
+      if (bad.length > 0) return { bad };
+      return { plain: await decodeChunkHere(this.#keys, this.erasure, id, sealedSize, compressed, slots(this.erasure.n, indexes, shards)) };
+    }
     const packed = copyForTransfer(...shards);
-    const plain = await this.#pool.run<ArrayBuffer>(
+    const r = await this.#pool.run<{ plain?: ArrayBuffer; bad?: number[] }>(
       'codec/decode',
-      { keys: this.#keyBytes, erasure: this.erasure, id: new Uint8Array(copyForTransfer(id)), sealedSize, compressed, indexes, shards: packed },
+      { keys: this.#keyBytes, erasure: this.erasure, id: new Uint8Array(copyForTransfer(id)), sealedSize, compressed, indexes, shards: packed, headers, ids },
       [packed],
     );
-    return Buffer.from(plain);
+    if (r.bad && r.bad.length > 0) return { bad: r.bad };
+    return { plain: Buffer.from(r.plain!) };
   }
 }
 
@@ -269,12 +345,18 @@ export const codecHandlers: Record<string, CpuHandler> = {
     compressed: boolean;
     indexes: number[];
     shards: ArrayBuffer;
+    headers: Uint8Array;
+    ids?: string[];
   }) => {
     const all = Buffer.from(args.shards);
     const size = all.length / args.indexes.length;
     const views = args.indexes.map((_, i) => all.subarray(i * size, (i + 1) * size));
+    if (args.ids) {
+      const bad = badFragments(args.indexes, args.headers, views, args.ids);
+      if (bad.length > 0) return { result: { bad } };
+    }
     const plain = await decodeChunkHere(keysFrom(args.keys), args.erasure, args.id, args.sealedSize, args.compressed, slots(args.erasure.n, args.indexes, views));
     const out = transferable(plain);
-    return { result: out, transfer: [out] };
+    return { result: { plain: out }, transfer: [out] };
   },
 };

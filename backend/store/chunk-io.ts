@@ -7,7 +7,6 @@
  * that references the chunk committed (or the operation failed): until then the chunk and its new
  * fragments are pinned against garbage collection.
  */
-import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { StoreError, isStoreError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -62,6 +61,8 @@ export interface ChunkWriteOptions {
    */
   take?: boolean;
 }
+
+const range = (a: number, b: number): number[] => Array.from({ length: Math.max(0, b - a) }, (_, i) => a + i);
 
 /** other peers tried for one fragment after its chosen holder failed */
 const MAX_REPLACEMENTS = 2;
@@ -219,13 +220,14 @@ export class ChunkIo {
     return p;
   }
 
-  async #get(peerId: string, fragmentId: string): Promise<Buffer | null> {
+  /** One fragment, or null when it cannot be had. `check`: the store hashes it (else the codec does). */
+  async #get(peerId: string, fragmentId: string, check: boolean): Promise<Buffer | null> {
     const { placement, logger } = this.#c;
     const peer = placement.peer(peerId);
     if (!peer) return null;
     const t0 = Date.now();
     try {
-      const b = await peer.store.get(fragmentId, { signal: AbortSignal.timeout(this.#init.timeoutMs) });
+      const b = await peer.store.get(fragmentId, { signal: AbortSignal.timeout(this.#init.timeoutMs), callerVerifies: !check });
       placement.reportSuccess(peer.id, Date.now() - t0);
       return b;
     } catch (err) {
@@ -236,45 +238,53 @@ export class ChunkIo {
     }
   }
 
+  /**
+   * Reads the k data fragments (parity only for what is missing) without the store's hash check;
+   * the codec hashes the k it uses on a worker, then opens the chunk and checks its id. A fragment
+   * that does not match is read once more with the store checking (which quarantines a bad copy
+   * and may find a good one on another volume); if that still does not match, parity replaces it.
+   */
   async #fetch(t: TenantChunks, chunk: ChunkRow): Promise<Buffer> {
     const frags = this.#c.index.fragments(chunk.id);
+    const ids: (string | null)[] = new Array<string | null>(chunk.n).fill(null);
+    for (const f of frags) ids[f.idx] = f.fragmentId;
     const bufs: (Buffer | null)[] = new Array<Buffer | null>(chunk.n).fill(null);
-    const fetched = new Set<number>();
-    const fetch = async (idxs: number[]): Promise<void> => {
+    const tried = new Set<number>();
+    /** fragments read again with the store's own check */
+    const rechecked = new Set<number>();
+    const fetch = async (idxs: number[], check: boolean): Promise<void> => {
       await Promise.all(
         idxs.map(async (i) => {
-          fetched.add(i);
+          tried.add(i);
           const f = frags.find((x) => x.idx === i);
-          if (f) bufs[i] = await this.#get(f.peer, f.fragmentId);
+          bufs[i] = f ? await this.#get(f.peer, f.fragmentId, check) : null;
         }),
       );
     };
-    const range = (a: number, b: number): number[] => Array.from({ length: Math.max(0, b - a) }, (_, i) => a + i);
-    // Data fragments first: when all k arrive, decoding is a concatenation.
-    await fetch(range(0, chunk.k));
-    let have = bufs.filter(Boolean).length;
-    // then only as many parity fragments as are missing, more if some of those fail too
-    for (let next = chunk.k; have < chunk.k && next < chunk.n; ) {
-      const batch = range(next, Math.min(chunk.n, next + chunk.k - have));
-      next += batch.length;
-      await fetch(batch);
-      have = bufs.filter(Boolean).length;
-    }
-    if (have < chunk.k) {
-      throw new StoreError('Unavailable', `only ${have} of the ${chunk.k} fragments needed for a chunk are reachable`);
-    }
-    try {
-      return await t.codec.decode(chunk.chunkId, chunk.sealedSize, chunk.compressed, bufs);
-    } catch (err) {
-      if (!isStoreError(err, 'Corrupt')) throw err;
-      // A fragment lied about its content (a peer without hash checks): fetch everything, keep only
-      // fragments whose bytes hash to their recorded id, and decode from those.
-      await fetch(range(0, chunk.n).filter((i) => !fetched.has(i)));
-      for (const f of frags) {
-        const b = bufs[f.idx];
-        if (b && createHash('sha256').update(b).digest('hex') !== f.fragmentId) bufs[f.idx] = null;
+    const present = (): number => bufs.filter(Boolean).length;
+    // then only as many untried fragments (parity) as are missing, more if some of those fail too
+    const topUp = async (): Promise<void> => {
+      for (let next = 0; present() < chunk.k && next < chunk.n; ) {
+        const batch: number[] = [];
+        for (; next < chunk.n && batch.length < chunk.k - present(); next++) if (!tried.has(next)) batch.push(next);
+        if (batch.length === 0) break;
+        await fetch(batch, false);
       }
-      return await t.codec.decode(chunk.chunkId, chunk.sealedSize, chunk.compressed, bufs);
+    };
+    // Data fragments first: when all k arrive, decoding is a concatenation.
+    await fetch(range(0, chunk.k), false);
+    for (;;) {
+      await topUp();
+      const have = present();
+      if (have < chunk.k) {
+        throw new StoreError('Unavailable', `only ${have} of the ${chunk.k} fragments needed for a chunk are reachable`);
+      }
+      const r = await t.codec.decodeChecked(chunk.chunkId, chunk.sealedSize, chunk.compressed, bufs, ids);
+      if (r.plain) return r.plain;
+      const again = r.bad!.filter((i) => !rechecked.has(i));
+      for (const i of r.bad!) bufs[i] = null;
+      for (const i of again) rechecked.add(i);
+      if (again.length > 0) await fetch(again, true);
     }
   }
 

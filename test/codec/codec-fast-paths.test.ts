@@ -9,6 +9,7 @@ const pool = new CpuPool(1);
 after(() => pool.close());
 const codec = new ChunkCodec({ keys: deriveTenantKeys(createMasterKey()), erasure: { k: 10, n: 16 }, pool });
 
+// The codec paths that save copies and main-thread work.
 // encode(…, { take: true }) moves a buffer that owns its memory to the worker instead of copying it.
 test('encode with take: an owned buffer moves (detached), a view is copied (untouched), same output', async () => {
   const data = randomBytes(300_000);
@@ -29,4 +30,28 @@ test('encode with take: an owned buffer moves (detached), a view is copied (unto
   assert.ok(fromView.id.equals(copied.id));
   const out = await codec.decode(taken.id, taken.sealedSize, taken.compressed, taken.fragments.map((f) => f.bytes));
   assert.ok(out.equals(data));
+});
+
+// decodeChecked hashes the fragments it uses against their recorded ids (the store did not).
+test('decodeChecked: names fragments that do not match their ids, decodes once they are replaced', async () => {
+  const data = randomBytes(200_000);
+  const c = await codec.encode(data);
+  const ids = c.fragments.map((f) => f.id);
+  const bufs: (Buffer | null)[] = c.fragments.map((f) => Buffer.from(f.bytes));
+  const ok = await codec.decodeChecked(c.id, c.sealedSize, c.compressed, bufs, ids);
+  assert.ok(ok.plain?.equals(data));
+
+  bufs[2]![100] ^= 1; // a flipped bit in a shard
+  bufs[5]![0] = 99; // a damaged header
+  bufs[7] = bufs[7]!.subarray(0, 50); // a truncated file
+  const r = await codec.decodeChecked(c.id, c.sealedSize, c.compressed, bufs, ids);
+  assert.equal(r.plain, undefined);
+  assert.deepEqual([...r.bad!].sort((a, b) => a - b), [5, 7]);
+  bufs[5] = null;
+  bufs[7] = null;
+  const r2 = await codec.decodeChecked(c.id, c.sealedSize, c.compressed, bufs, ids);
+  assert.deepEqual(r2.bad, [2]);
+  bufs[2] = null;
+  const r3 = await codec.decodeChecked(c.id, c.sealedSize, c.compressed, bufs, ids);
+  assert.ok(r3.plain?.equals(data), 'decoded from parity');
 });
