@@ -221,7 +221,9 @@ export interface ObjectStore {
    *  IncompleteBody, PreconditionFailed, EntityTooLarge. Returns the stored version's info. */
   putObject(bucket: string, key: string, body: Body, options?: PutOptions): Promise<ObjectInfo>;
   /** NoSuchBucket, NoSuchKey, InvalidRange (start ≥ size, or partNumber > parts),
-   *  PreconditionFailed, NotModified. */
+   *  PreconditionFailed, NotModified. Unavailable / Timeout when the first bytes cannot be read
+   *  (decided before it resolves, so a front end can still answer 503); a later failure errors
+   *  the body stream. */
   getObject(bucket: string, key: string, options?: GetOptions): Promise<GetResult>;
   /** as getObject, without a body */
   headObject(bucket: string, key: string, options?: Omit<GetOptions, 'range'>): Promise<ObjectInfo>;

@@ -224,7 +224,11 @@ export class TenantObjectStore implements ObjectStore {
       const data = openBlob(this.#t.keys.metadataKey, v.inlineData, INLINE_AAD);
       body = Readable.from(length > 0 ? [data.subarray(start, end + 1)] : [], { objectMode: false });
     } else {
-      body = Readable.from(this.#stream(v.id, start, end), { objectMode: false });
+      // The first chunk is read now: a chunk no k peers can serve fails the get before any header
+      // goes out (S3 503), instead of breaking a 200 response after its first byte.
+      const rest = this.#stream(v.id, start, end);
+      const first = length > 0 ? await rest.next() : undefined;
+      body = Readable.from(prepend(first, rest), { objectMode: false });
     }
     const result: GetResult = { info, body, contentLength: length };
     if (range) result.range = range;
@@ -810,3 +814,13 @@ function sourceConditions(info: ObjectInfo, conditions: CopySource['conditions']
 }
 
 export { ChunkIo };
+
+/** `first` (already pulled from `rest`) followed by the rest; closing early closes `rest` too. */
+async function* prepend(first: IteratorResult<Buffer> | undefined, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    if (first && !first.done) yield first.value;
+    if (!first?.done) yield* rest;
+  } finally {
+    await rest.return(undefined);
+  }
+}

@@ -2,9 +2,11 @@
  * `peerstor status`: what can be known without disturbing a running gateway. It reads the -v
  * volumes strictly read-only (file-system space through statfs, and the fragment files under
  * `fragments/` per the layout documented in backend/fragments/disk-fragment-store.ts; it never
- * opens them as a FragmentStore, which would empty tmp/ under a running writer), and asks
- * --gateway's /-/ready whether it is ready. Exit status 0 when the gateway answered and did not
- * say it is not ready, 1 otherwise.
+ * opens them as a FragmentStore, which would empty tmp/ under a running writer), asks
+ * --gateway's /-/ready whether it is ready, and its /-/status for the peer network: peers (id,
+ * address, capacity, free, lastSeen) and chunk health {total, healthy, degraded, lost} (a
+ * single-peer gateway serves no /-/status: `peers` is then [] and `chunks` null). Exit status 0
+ * when the gateway answered and did not say it is not ready, 1 otherwise.
  */
 import { lstat, opendir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,7 +37,29 @@ export interface GatewayStatus {
   error?: string;
 }
 
+/** One peer as the gateway's /-/status reports it (backend/network/status.ts PeerStatus). */
+export interface PeerReport {
+  id: string;
+  address: string;
+  host?: string;
+  capacity: number;
+  free: number;
+  lastSeen: string;
+  healthy?: boolean;
+}
+
+export interface ChunkReport {
+  total: number;
+  healthy: number;
+  degraded: number;
+  lost: number;
+}
+
 export interface StatusReport {
+  /** the gateway's peers; [] when it serves no /-/status (single-peer store) or did not answer */
+  peers: PeerReport[];
+  /** chunk health; null when unknown */
+  chunks: ChunkReport | null;
   volumes: VolumeStatus[];
   stateDir?: string;
   stateDirExists?: boolean;
@@ -113,10 +137,32 @@ export async function probeGateway(url: URL): Promise<GatewayStatus> {
   }
 }
 
+/** The gateway's /-/status (peer network view), or undefined when it serves none or does not answer. */
+export async function fetchNetworkStatus(url: URL): Promise<{ peers: PeerReport[]; chunks: ChunkReport | null } | undefined> {
+  try {
+    const res = await fetch(new URL('/-/status', url), { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS), redirect: 'manual' });
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const body = (await res.json()) as { peers?: unknown; chunks?: unknown };
+    if (!Array.isArray(body.peers)) return undefined;
+    const c = body.chunks as ChunkReport | undefined;
+    const chunks = c && typeof c.total === 'number' ? { total: c.total, healthy: c.healthy, degraded: c.degraded, lost: c.lost } : null;
+    return { peers: body.peers as PeerReport[], chunks };
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runStatus(config: CliConfig, io: CliIo): Promise<number> {
+  const gateway = await probeGateway(config.gateway);
+  const network = gateway.reachable ? await fetchNetworkStatus(config.gateway) : undefined;
   const report: StatusReport = {
+    peers: network?.peers ?? [],
+    chunks: network?.chunks ?? null,
     volumes: await Promise.all(config.volumes.map((v) => volumeStatus(v, config.quota))),
-    gateway: await probeGateway(config.gateway),
+    gateway,
   };
   if (config.stateDir) {
     report.stateDir = config.stateDir;
@@ -134,6 +180,18 @@ export async function runStatus(config: CliConfig, io: CliIo): Promise<number> {
           ? 'ready'
           : `not ready: ${(g.reasons ?? []).join('; ')}`;
     const lines = [`gateway ${g.url}: ${state}`];
+    if (report.chunks) {
+      const c = report.chunks;
+      lines.push(`chunks: ${c.total} total, ${c.healthy} healthy, ${c.degraded} degraded, ${c.lost} lost`);
+    }
+    if (report.peers.length > 0) {
+      const live = report.peers.filter((p) => p.healthy !== false).length;
+      lines.push(`peers: ${report.peers.length} known, ${live} healthy`);
+      for (const p of report.peers) {
+        const health = p.healthy === false ? 'DEAD' : 'ok';
+        lines.push(`  ${p.id} ${p.address} ${health}: ${formatSize(p.free)} free of ${formatSize(p.capacity)}, last seen ${p.lastSeen}`);
+      }
+    }
     for (const v of report.volumes) {
       if (!v.exists) {
         lines.push(`volume ${v.path} (${v.mode}): missing`);
