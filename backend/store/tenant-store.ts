@@ -758,7 +758,11 @@ export class TenantObjectStore implements ObjectStore {
       if (at >= page.length) {
         if (page.length < PAGE) return undefined;
         const last = page[page.length - 1];
-        page = index.versionChunks(version, last.offset + last.plainSize, PAGE);
+        const from = last.offset + last.plainSize;
+        // versionChunks starts at the chunk CONTAINING `from`: once past the object's end that is
+        // the last chunk again, which was served twice (wrong bytes when a read spans 64·n chunks)
+        if (from > end) return undefined;
+        page = index.versionChunks(version, from, PAGE);
         at = 0;
         if (page.length === 0) return undefined;
       }
