@@ -15,6 +15,7 @@
  * wiring a flag, delete its `pending` note in cli/flags.ts so --help and the warnings stop calling
  * it "not yet effective".
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ import { createMetrics } from '../backend/metrics/metrics.js';
 import { readiness } from '../backend/metrics/network-status.js';
 import { createOpsHandler } from '../backend/metrics/ops-handler.js';
 import type { Placement } from '../backend/core/placement.js';
+import { PEER_DIR } from '../backend/network/identity.js';
 import { startNetworkClient } from '../backend/network/network-client.js';
 import { NetworkPlacement } from '../backend/network/network-placement.js';
 import { startPeerNode, type PeerNode } from '../backend/network/peer-node.js';
@@ -494,6 +496,12 @@ export async function startStoragePeer(c: CliComponents): Promise<Service[]> {
 export async function runGarbageCollection(c: CliComponents): Promise<Record<string, number>> {
   const { config, logger } = c;
   if (!c.fragments || !config.stateDir) throw new Error('gc needs the volumes open (buildComponents openVolumes)');
+  // A store on the peer network has fragments on other peers (unreachable from here) and its
+  // volumes hold other gateways' fragments (never orphans of ours): its running gateway collects.
+  const onNetwork = [config.stateDir, ...config.volumes.map((v) => v.path)].find((d) => existsSync(join(d, PEER_DIR)));
+  if (onNetwork !== undefined) {
+    throw new Error(`gc: ${onNetwork} belongs to a store on the peer network; its gateway collects garbage while it runs (hourly), offline gc would leak remote fragments and could delete other gateways' ones`);
+  }
   const placement = new LocalPlacement({ store: c.fragments, logger });
   const store = await PeerStore.open({ stateDir: config.stateDir }, { logger, placement });
   try {

@@ -319,6 +319,18 @@ test('node starts a storage peer, logs its id, addresses and network key, keeps 
   }
 });
 
+test('gc refuses a store on the peer network (its volumes hold other gateways\' fragments)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'peerstor-cli-'));
+  try {
+    await mkdir(join(dir, 'v', '.peerstor-peer'), { recursive: true });
+    const r = await run(['gc', '-v', `${dir}/v::rw`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^peerstor: gc: .*peer network/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a gateway on the peer network without -v needs --state', async () => {
   const r = await run(['--bootstrap', '127.0.0.1:1']);
   assert.equal(r.code, 2);
