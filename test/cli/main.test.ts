@@ -134,8 +134,16 @@ test('config file: found through XDG_CONFIG_HOME, overridden by the command line
       const port = (server.address() as { port: number }).port;
       const r = await run(['status', '--gateway', `http://127.0.0.1:${port}`, '-v', `${dir}/vol::ro`], { env: { XDG_CONFIG_HOME: dir }, cwd: dir });
       assert.equal(r.code, 1, 'a gateway that says it is not ready');
-      const report = JSON.parse(r.stdout) as { gateway: { reachable: boolean; httpStatus: number; ready: boolean; reasons: string[] }; volumes: { path: string; exists: boolean }[] };
-      assert.deepEqual(paths, ['/-/ready']);
+      const report = JSON.parse(r.stdout) as {
+        gateway: { reachable: boolean; httpStatus: number; ready: boolean; reasons: string[] };
+        volumes: { path: string; exists: boolean }[];
+        peers: unknown[];
+        chunks: unknown;
+      };
+      assert.deepEqual(paths, ['/-/ready', '/-/status']);
+      // no /-/status answer (this one is 503): no peers, chunk health unknown
+      assert.deepEqual(report.peers, []);
+      assert.equal(report.chunks, null);
       assert.equal(report.gateway.reachable, true);
       assert.equal(report.gateway.httpStatus, 503);
       assert.equal(report.gateway.ready, false);
