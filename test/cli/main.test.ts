@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -380,4 +380,88 @@ test('as a real process (tsx): --help exits 0, an unknown flag exits 2 with one 
   const bad = await exec(['--no-such-flag']);
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr, 'peerstor: --no-such-flag: unknown flag (see peerstor --help)\n');
+});
+
+/** Runs main() until `controller` aborts; resolves once a log line matches `ready`. */
+async function startMain(argv: string[], cwd: string, ready: (l: Record<string, unknown>) => boolean, controller: AbortController) {
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  const running = main(argv, {
+    stdout: () => undefined,
+    stderr: (t) => void (stderr += t),
+    env: {},
+    home: '/nonexistent-home',
+    cwd,
+    signal: controller.signal,
+    logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
+  });
+  let finished: number | undefined;
+  void running.then((code) => (finished = code));
+  let line: Record<string, unknown> | undefined;
+  while (!line && finished === undefined) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    line = logs.find(ready);
+  }
+  assert.ok(line, `${argv.join(' ')} stopped early (${finished}): ${stderr}`);
+  return { line, logs, running };
+}
+
+test('on the network: a node, a gateway with -v (its volume a peer) and one without -v (--state) share fragments; status shows both peers', { timeout: 120_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'peerstor-cli-net-'));
+  const stops: { controller: AbortController; running: Promise<number> }[] = [];
+  try {
+    const nodeCtl = new AbortController();
+    const node = await startMain(['node', '-v', './peer::rw', '--listen', '127.0.0.1:0', '--dht-port', '0', '--network-key', './net.key'], dir, (l) => typeof l.peerId === 'string' && Array.isArray(l.multiaddrs), nodeCtl);
+    stops.push({ controller: nodeCtl, running: node.running });
+    const boot = (node.line.multiaddrs as string[])[0];
+    const common = ['--network-key', './net.key', '--bootstrap', boot, '--listen', '127.0.0.1:0', '--erasure', '2,3', '--user', 'alice-key:secret-alice'];
+    const gwCtl = new AbortController();
+    const gw = await startMain(['-v', './gw::rw', ...common], dir, (l) => l.msg === 'serving', gwCtl);
+    stops.push({ controller: gwCtl, running: gw.running });
+    assert.ok(!gw.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('single-peer storage')), 'no single-peer warning on the network');
+    const bareCtl = new AbortController();
+    const bare = await startMain(['--state', './bare-state', ...common], dir, (l) => l.msg === 'serving', bareCtl);
+    stops.push({ controller: bareCtl, running: bare.running });
+
+    const status = async (base: string): Promise<{ peers: { id: string; address: string; healthy: boolean }[]; chunks: { total: number; healthy: number } }> => {
+      const r = await run(['status', '--gateway', base, '--json']);
+      return JSON.parse(r.stdout) as Awaited<ReturnType<typeof status>>;
+    };
+    // the gateways learn the peers through heartbeats; wait until both see both storage peers
+    for (const g of [gw, bare]) {
+      const base = g.line.s3 as string;
+      for (let i = 0; (await status(base)).peers.filter((p) => p.healthy).length < 2; i++) {
+        assert.ok(i < 300, 'the gateway sees both storage peers within 60 s');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    for (const g of [gw, bare]) {
+      const base = g.line.s3 as string;
+      const s3 = new S3Client({ endpoint: base, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'alice-key', secretAccessKey: 'secret-alice' } });
+      try {
+        const data = randomBytes(300_000);
+        await s3.send(new CreateBucketCommand({ Bucket: 'net-bucket' }));
+        await s3.send(new PutObjectCommand({ Bucket: 'net-bucket', Key: 'obj.bin', Body: data }));
+        const got = await s3.send(new GetObjectCommand({ Bucket: 'net-bucket', Key: 'obj.bin' }));
+        assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(data), 'S3 round trip over the network');
+      } finally {
+        s3.destroy();
+      }
+      const st = await status(base);
+      assert.equal(st.chunks.total, 1);
+      assert.equal(st.chunks.healthy, 1);
+    }
+    const count = async (vol: string): Promise<number> =>
+      (await readdir(join(dir, vol, 'fragments'), { recursive: true, withFileTypes: true })).filter((d) => d.isFile()).length;
+    assert.ok((await count('peer')) >= 2, 'the node holds fragments of both gateways');
+    assert.ok((await count('gw')) >= 2, 'the gateway’s own volume holds fragments too');
+    assert.ok(!existsSync(join(dir, 'bare-state', 'fragments')), 'a gateway without -v stores no fragments');
+    assert.ok(existsSync(join(dir, 'bare-state', 'index.sqlite')), 'its index lives in --state');
+  } finally {
+    for (const s of stops.reverse()) {
+      s.controller.abort();
+      assert.equal(await s.running, 0);
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
 });
