@@ -24,7 +24,7 @@ export type CommandName = (typeof COMMANDS)[number];
 export const COMMAND_SUMMARIES: Record<CommandName, string> = {
   '': 'the embedded default: gateway and storage peer on the -v volumes, in one process',
   node: 'a storage peer only: keeps fragments on its volumes for gateways on the network',
-  status: 'report the volumes (space, fragments, read-only) and whether --gateway is ready (its /-/ready; exit 1 if not)',
+  status: 'report the volumes (space, fragments, read-only), whether --gateway is ready (its /-/ready; exit 1 if not), and its peers and chunk health (its /-/status)',
   'rclone-config': 'print rclone remotes (S3, WebDAV, and SFTP / FTP when their addresses are given) for --gateway',
   gc: 'delete fragments no object refers to any more (after the store’s 1 h grace period); refuses to run while a gateway uses the same --state',
   version: 'print the version',
