@@ -66,6 +66,15 @@ export interface DecodeResult {
   bad?: number[];
 }
 
+export interface DecodeOptions {
+  /**
+   * The caller gives up `fragments`: the ones decode uses move to the worker when each spans its
+   * whole ArrayBuffer (those views are detached afterwards, also when `bad` comes back), instead of
+   * being copied. Others are copied.
+   */
+  take?: boolean;
+}
+
 export interface EncodeOptions {
   /** the caller gives up `plaintext` (see ChunkCodec.encode) */
   take?: boolean;
@@ -273,6 +282,7 @@ export class ChunkCodec {
     compressed: boolean,
     fragments: (Buffer | null)[],
     fragmentIds?: (string | null | undefined)[],
+    options: DecodeOptions = {},
   ): Promise<DecodeResult> {
     if (id.length !== 32) throw new StoreError('InvalidArgument', `chunk id must be 32 bytes, got ${id.length}`);
     let ids: string[] | undefined;
@@ -288,11 +298,24 @@ export class ChunkCodec {
       if (bad.length > 0) return { bad };
       return { plain: await decodeChunkHere(this.#keys, this.erasure, id, sealedSize, compressed, slots(this.erasure.n, indexes, shards)) };
     }
-    const packed = copyForTransfer(...shards);
+    // Moving the caller's fragment buffers (options.take) costs the main thread nothing; packing
+    // copies of the shards into one buffer cost it ~0.5 CPU ms per MiB (copy + fresh pages).
+    const shardBufs = options.take ? indexes.map((i) => transferable(fragments[i]!)) : [copyForTransfer(...shards)];
     const r = await this.#pool.run<{ plain?: ArrayBuffer; bad?: number[] }>(
       'codec/decode',
-      { keys: this.#keyBytes, erasure: this.erasure, id: new Uint8Array(copyForTransfer(id)), sealedSize, compressed, indexes, shards: packed, headers, ids },
-      [packed],
+      {
+        keys: this.#keyBytes,
+        erasure: this.erasure,
+        id: new Uint8Array(copyForTransfer(id)),
+        sealedSize,
+        compressed,
+        indexes,
+        shards: shardBufs,
+        whole: options.take === true,
+        headers,
+        ids,
+      },
+      shardBufs,
     );
     if (r.bad && r.bad.length > 0) return { bad: r.bad };
     return { plain: Buffer.from(r.plain!) };
@@ -344,13 +367,20 @@ export const codecHandlers: Record<string, CpuHandler> = {
     sealedSize: number;
     compressed: boolean;
     indexes: number[];
-    shards: ArrayBuffer;
+    /** one packed buffer of the shards, or (whole) each chosen fragment, header included */
+    shards: ArrayBuffer[];
+    whole: boolean;
     headers: Uint8Array;
     ids?: string[];
   }) => {
-    const all = Buffer.from(args.shards);
-    const size = all.length / args.indexes.length;
-    const views = args.indexes.map((_, i) => all.subarray(i * size, (i + 1) * size));
+    let views: Buffer[];
+    if (args.whole) {
+      views = args.shards.map((b) => Buffer.from(b).subarray(FRAGMENT_HEADER_BYTES));
+    } else {
+      const all = Buffer.from(args.shards[0]);
+      const size = all.length / args.indexes.length;
+      views = args.indexes.map((_, i) => all.subarray(i * size, (i + 1) * size));
+    }
     if (args.ids) {
       const bad = badFragments(args.indexes, args.headers, views, args.ids);
       if (bad.length > 0) return { result: { bad } };

@@ -279,10 +279,17 @@ export class ChunkIo {
       if (have < chunk.k) {
         throw new StoreError('Unavailable', `only ${have} of the ${chunk.k} fragments needed for a chunk are reachable`);
       }
-      const r = await t.codec.decodeChecked(chunk.chunkId, chunk.sealedSize, chunk.compressed, bufs, ids);
+      const used = bufs.flatMap((b, i) => (b ? [i] : []));
+      // take: the fragment buffers move to the worker (no copy on this thread)
+      const r = await t.codec.decodeChecked(chunk.chunkId, chunk.sealedSize, chunk.compressed, bufs, ids, { take: true });
       if (r.plain) return r.plain;
+      // The moved buffers are gone: the good ones are read again (rare: only after corruption).
+      const bad = new Set(r.bad!);
       const again = r.bad!.filter((i) => !rechecked.has(i));
-      for (const i of r.bad!) bufs[i] = null;
+      for (const i of used) {
+        bufs[i] = null;
+        if (!bad.has(i)) tried.delete(i);
+      }
       for (const i of again) rechecked.add(i);
       if (again.length > 0) await fetch(again, true);
     }
