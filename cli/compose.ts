@@ -10,7 +10,7 @@
  *
  * ─── INTEGRATION POINTS ───────────────────────────────────────────────────────────────────────
  * The peer network is wired (startEmbedded with network flags, startStoragePeer for `peerstor
- * node`). Still open: metrics recording behind the /-/ ops endpoints. A piece that is not wired
+ * node`). Still open: metrics recording from the file protocols and the store. A piece that is not wired
  * throws NotWiredError, which commands report truthfully (exit 1) instead of pretending. When
  * wiring a flag, delete its `pending` note in cli/flags.ts so --help and the warnings stop calling
  * it "not yet effective".
@@ -23,6 +23,7 @@ import { createLogger, type Logger } from '../backend/core/logger.js';
 import { DiskFragmentStore } from '../backend/fragments/disk-fragment-store.js';
 import { CpuPool } from '../backend/store/cpu-pool.js';
 import { createMetrics } from '../backend/metrics/metrics.js';
+import { withUploadLimits } from '../backend/store/upload-limits.js';
 import { readiness } from '../backend/metrics/network-status.js';
 import { createOpsHandler } from '../backend/metrics/ops-handler.js';
 import type { Placement } from '../backend/core/placement.js';
@@ -337,8 +338,8 @@ function startUpkeep(store: PeerStore, placement: Placement, logger: Logger): { 
  * Returns the started pieces in start order; the caller closes them in reverse. If any piece fails
  * to start, those already started are closed before rethrowing.
  *
- * Still open: recording into `metrics` from the front ends and the store; --max-upload-chunk and
- * --max-concurrent-uploads (no component takes them yet).
+ * Still open: recording into `metrics` from WebDAV, SFTP, FTP and the store (S3 requests and
+ * process metrics are recorded).
  */
 export async function startEmbedded(c: CliComponents): Promise<Service[]> {
   const { config, logger, users } = c;
@@ -382,12 +383,16 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
       });
     }
 
+    // One decorator gives every front end the same --max-upload-chunk / --max-concurrent-uploads.
+    const stores = withUploadLimits(store, { maxUploadSize: config.maxUploadChunk, maxConcurrentUploads: config.maxConcurrentUploads });
+
     const throttle = new LoginThrottle();
     services.push({ name: 'login throttle', close: async () => throttle.close() });
-    const dav = createWebdavHandler({ prefix: '/d/', anonymous: config.anonymous }, { users, stores: store, logger, throttle });
+    const dav = createWebdavHandler({ prefix: '/d/', anonymous: config.anonymous }, { users, stores, logger, throttle });
     services.push({ name: 'webdav', close: () => dav.close() });
     const web = createWebHandler({ prefix: '/ui/' }, { logger });
-    // Operator endpoints. The front ends do not record into `metrics` yet (process metrics only).
+    // Operator endpoints: process metrics and the S3 requests (WebDAV, SFTP, FTP and the store's
+    // stage timings do not record into `metrics` yet).
     // Readiness: the index is open and enough healthy peers are known (1 for a single machine).
     let storeOpen = true;
     const metrics = createMetrics();
@@ -418,7 +423,7 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
         ],
         s3: { region: config.region, domain: config.domain },
       },
-      { users, stores: store, logger },
+      { users, stores, logger, metrics },
     );
     services.push({ name: 'http', close: () => http.close() });
     const serving: Record<string, string> = { s3: http.url, webdav: `${http.url}/d/`, web: `${http.url}/ui/`, ops: `${http.url}${ops.prefix}` };
@@ -433,7 +438,7 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
           authorizedKeysFile: config.authorizedKeysFile,
           spoolDir,
         },
-        { users, stores: store, logger, throttle },
+        { users, stores, logger, throttle },
       );
       services.push({ name: 'sftp', close: () => sftp.close() });
       serving.sftp = hostPort(sftp.address);
@@ -450,7 +455,7 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
           ftpsOnly: config.ftpsOnly,
           spoolDir,
         },
-        { users, stores: store, logger, throttle },
+        { users, stores, logger, throttle },
       );
       services.push({ name: 'ftp', close: () => ftp.close() });
       serving.ftp = hostPort(ftp.address);

@@ -33,7 +33,6 @@ export const COMMAND_SUMMARIES: Record<CommandName, string> = {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const UNUSED = 'no component takes it yet';
 const PEER_ONLY = 'a storage peer makes no fragment requests of its own and runs no codec, so it does not use it';
 
 const E = '';
@@ -184,18 +183,16 @@ export const FLAGS: FlagSpec[] = [
     type: 'size',
     valueName: 'SIZE',
     default: '5g',
-    description: 'largest body one PUT or one part may carry (larger → EntityTooLarge)',
+    description: 'largest body one upload (S3 PUT or part, WebDAV PUT, SFTP or FTP file) may carry (larger → EntityTooLarge)',
     commands: [E],
-    pending: UNUSED,
   },
   {
     name: 'max-concurrent-uploads',
     type: 'int',
     valueName: 'N',
     default: '16',
-    description: 'uploads processed at once; more wait their turn',
+    description: 'uploads processed at once over all protocols; more wait their turn',
     commands: [E],
-    pending: UNUSED,
   },
   {
     name: 'cpu-threads',
