@@ -7,6 +7,7 @@
  * that references the chunk committed (or the operation failed): until then the chunk and its new
  * fragments are pinned against garbage collection.
  */
+import { setMaxListeners } from 'node:events';
 import { LRUCache } from 'lru-cache';
 import { StoreError, isStoreError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -164,6 +165,9 @@ export class ChunkIo {
     const chosen = holders.map((h) => h.id);
     // The codec hashed every fragment on a worker thread; in-process stores need not do it again.
     const putOptions = { signal: AbortSignal.timeout(this.#init.timeoutMs), idVerified: true };
+    // One timeout for the chunk's n fragment puts: each (and each store layer) listens on it, which is
+    // expected here and not the listener leak Node's default limit of 10 warns about.
+    setMaxListeners(4 * enc.fragments.length + 8, putOptions.signal);
     await Promise.all(
       enc.fragments.map(async (f, i) => {
         let peer = holders[i];
