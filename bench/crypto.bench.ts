@@ -6,8 +6,7 @@
  *   node --import tsx bench/crypto.bench.ts
  */
 import { createHash, createHmac, webcrypto } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { measure, randomBytesFast, report, type Measurement } from './lib.js';
+import { mainThreadCpuNs, measure, randomBytesFast, report, type Measurement } from './lib.js';
 import { createMasterKey, deriveTenantKeys } from '../backend/crypto/keys.js';
 import { chunkIdOf, openChunk, sealChunk } from '../backend/crypto/seal.js';
 import { fragmentIdOf } from '../backend/erasure/fragment.js';
@@ -17,23 +16,15 @@ const CHUNK = 4 * MiB;
 const CHUNKS = 8;
 const subtle = webcrypto.subtle;
 
-function mainThreadNs(): number {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
-  } catch {
-    const u = process.cpuUsage();
-    return (u.user + u.system) * 1000;
-  }
-}
 
 const mainMs = new Map<string, number>();
 async function run(name: string, bytes: number, fn: () => unknown | Promise<unknown>): Promise<Measurement> {
   let ns = 0;
   let runs = 0;
   const m = await measure(name, bytes, async () => {
-    const t0 = mainThreadNs();
+    const t0 = mainThreadCpuNs();
     await fn();
-    ns += mainThreadNs() - t0;
+    ns += mainThreadCpuNs() - t0;
     runs++;
   });
   mainMs.set(name, ns / 1e6 / runs / (bytes / MiB));

@@ -3,6 +3,7 @@
  * of this process, steadier than wall time on shared machines), next to a baseline measured in the
  * same run where one applies.
  */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 export interface Measurement {
@@ -61,4 +62,14 @@ export function randomBytesFast(size: number, seed = 1): Buffer {
   }
   for (let i = words.length * 4; i < size; i++) buf[i] = i & 0xff;
   return buf;
+}
+
+/** CPU ns of the calling thread alone (Linux schedstat; NaN elsewhere): the gateway's main thread
+ *  also runs the protocols, so what a pipeline leaves there matters more than the process total. */
+export function mainThreadCpuNs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+  } catch {
+    return NaN;
+  }
 }

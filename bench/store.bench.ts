@@ -9,11 +9,10 @@
  *   BENCH_RSS_GIB=4 node --import tsx bench/store.bench.ts   instead: max RSS sampled every 100 ms
  *                                                            during a 4 GiB put (target ≤ 300 MiB)
  */
-import { readFileSync } from 'node:fs';
 import { open, mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { measure, randomBytesFast, report, type Measurement } from './lib.js';
+import { mainThreadCpuNs, measure, randomBytesFast, report, type Measurement } from './lib.js';
 import { silentLogger } from '../backend/core/logger.js';
 import { DiskFragmentStore } from '../backend/fragments/disk-fragment-store.js';
 import { MemoryFragmentStore } from '../backend/fragments/memory-fragment-store.js';
@@ -26,21 +25,12 @@ const PIECE = MiB;
 const size = Number(process.env.BENCH_GIB ?? 1) * GiB;
 const rssGiB = Number(process.env.BENCH_RSS_GIB ?? 0);
 
-/** CPU ns of the main thread alone: the gateway's main thread also runs the protocol, so what the
- *  pipeline leaves there matters more than the process total. */
-function mainThreadNs(): number {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
-  } catch {
-    return NaN;
-  }
-}
 const mainMs = new Map<string, number>();
 /** measure() once, also recording the main thread's CPU ms per MiB */
 async function timed(name: string, bytes: number, fn: () => unknown | Promise<unknown>): Promise<Measurement> {
-  const t0 = mainThreadNs();
+  const t0 = mainThreadCpuNs();
   const m = await measure(name, bytes, fn, 1);
-  mainMs.set(name, (mainThreadNs() - t0) / 1e6 / (bytes / MiB));
+  mainMs.set(name, (mainThreadCpuNs() - t0) / 1e6 / (bytes / MiB));
   return m;
 }
 function show(results: Measurement[], baseline: Measurement): void {
