@@ -112,19 +112,18 @@ export async function startSftpServer(init: SftpInit, components: SftpComponents
     client.on('close', () => clients.delete(client));
     client.on('authentication', (ctx) => {
       const accessKey = ctx.username;
+      // Both login methods end alike: accept the user, or offer the methods again.
+      const settle = (u: User | undefined): void => {
+        if (u) {
+          user = u;
+          ctx.accept();
+        } else ctx.reject(['password', 'publickey']);
+      };
       if (ctx.method === 'password') {
         const password = ctx.password;
         throttle
           .attempt(ip, `key:${accessKey}`, () => users.verify(accessKey, password))
-          .then(
-            (u) => {
-              if (u) {
-                user = u;
-                ctx.accept();
-              } else ctx.reject(['password', 'publickey']);
-            },
-            () => ctx.reject(),
-          );
+          .then(settle, () => ctx.reject());
         return;
       }
       if (ctx.method === 'publickey') {
@@ -145,15 +144,7 @@ export async function startSftpServer(init: SftpInit, components: SftpComponents
             }
             return undefined;
           })
-          .then(
-            (u) => {
-              if (u) {
-                user = u;
-                ctx.accept();
-              } else ctx.reject(['password', 'publickey']);
-            },
-            () => ctx.reject(),
-          );
+          .then(settle, () => ctx.reject());
         return;
       }
       ctx.reject(['password', 'publickey']);
