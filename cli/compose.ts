@@ -26,6 +26,7 @@ import { createMetrics } from '../backend/metrics/metrics.js';
 import { withUploadLimits } from '../backend/store/upload-limits.js';
 import { readiness } from '../backend/metrics/network-status.js';
 import { createOpsHandler } from '../backend/metrics/ops-handler.js';
+import type { FragmentStore } from '../backend/core/fragment-store.js';
 import type { Placement } from '../backend/core/placement.js';
 import { PEER_DIR } from '../backend/network/identity.js';
 import { startNetworkClient } from '../backend/network/network-client.js';
@@ -493,22 +494,41 @@ export async function startStoragePeer(c: CliComponents): Promise<Service[]> {
 }
 
 /**
+ * The store of a stopped single-peer gateway, for the offline commands (gc, verify, repair): the
+ * index in --state over a LocalPlacement on the -v volumes, seen through `wrap` when given (the
+ * commands count what passes for their progress). No garbage-collection timer runs. Refuses a
+ * store on the peer network: its fragments are on other peers (out of reach offline) and its
+ * volumes hold other gateways' fragments; its running gateway collects, audits and repairs.
+ */
+export async function openOfflineStore(
+  c: CliComponents,
+  command: string,
+  options: { wrap?: (store: FragmentStore) => FragmentStore; cacheSize?: number; erasure?: { k: number; n: number } } = {},
+): Promise<{ store: PeerStore; placement: Placement }> {
+  const { config, logger } = c;
+  if (!c.fragments || !config.stateDir) throw new Error(`${command} needs the volumes open (buildComponents openVolumes)`);
+  const onNetwork = [config.stateDir, ...config.volumes.map((v) => v.path)].find((d) => existsSync(join(d, PEER_DIR)));
+  if (onNetwork !== undefined) {
+    throw new Error(
+      `${command}: ${onNetwork} belongs to a store on the peer network; its gateway collects garbage, audits and repairs while it runs, and offline the remote fragments are out of reach and the volumes hold other gateways' fragments`,
+    );
+  }
+  const placement = new LocalPlacement({ store: options.wrap ? options.wrap(c.fragments) : c.fragments, logger });
+  const store = await PeerStore.open(
+    { stateDir: config.stateDir, gcIntervalMs: 0, cacheSize: options.cacheSize, erasure: options.erasure },
+    { logger, placement },
+  );
+  return { store, placement };
+}
+
+/**
  * `peerstor gc`: one collection pass of the store on the volumes: chunks unreferenced for longer
  * than the store's grace period lose their fragments, and fragment files no index row references
  * (orphans of interrupted puts) are deleted. Needs the state lock, so it never runs under a live
- * gateway; with the peer network wired, remote holders are reached through its placement.
+ * gateway; refuses a store on the peer network (openOfflineStore).
  */
-export async function runGarbageCollection(c: CliComponents): Promise<Record<string, number>> {
-  const { config, logger } = c;
-  if (!c.fragments || !config.stateDir) throw new Error('gc needs the volumes open (buildComponents openVolumes)');
-  // A store on the peer network has fragments on other peers (unreachable from here) and its
-  // volumes hold other gateways' fragments (never orphans of ours): its running gateway collects.
-  const onNetwork = [config.stateDir, ...config.volumes.map((v) => v.path)].find((d) => existsSync(join(d, PEER_DIR)));
-  if (onNetwork !== undefined) {
-    throw new Error(`gc: ${onNetwork} belongs to a store on the peer network; its gateway collects garbage while it runs (hourly), offline gc would leak remote fragments and could delete other gateways' ones`);
-  }
-  const placement = new LocalPlacement({ store: c.fragments, logger });
-  const store = await PeerStore.open({ stateDir: config.stateDir }, { logger, placement });
+export async function runGarbageCollection(c: CliComponents, wrap?: (store: FragmentStore) => FragmentStore): Promise<Record<string, number>> {
+  const { store } = await openOfflineStore(c, 'gc', { wrap });
   try {
     const r = await store.collectGarbage();
     return { chunks: r.chunks, fragments: r.fragments, orphans: r.orphans };

@@ -54,6 +54,8 @@ export interface CliConfig {
   ftpPasvPorts?: { from: number; to: number };
   ftpPasvAddress?: string;
   gateway: URL;
+  /** offline commands, stderr not a terminal: ms between progress log lines */
+  progressIntervalMs: number;
 }
 
 
@@ -102,13 +104,15 @@ export function resolveConfig(command: CommandName, positionals: string[], value
     ftpPasvPorts: get<{ from: number; to: number }>('ftp-pasv-ports'),
     ftpPasvAddress: get<string>('ftp-pasv-address'),
     gateway: get<URL>('gateway') ?? new URL('http://127.0.0.1:8080'),
+    progressIntervalMs: get<number>('progress-interval') ?? 10_000,
   };
   checkConfig(config);
   return config;
 }
 
 function checkConfig(c: CliConfig): void {
-  const needsVolumes = c.command === '' || c.command === 'node' || c.command === 'gc';
+  const offline = c.command === 'gc' || c.command === 'scrub' || c.command === 'verify' || c.command === 'repair';
+  const needsVolumes = c.command === '' || c.command === 'node' || offline;
   // A gateway on the peer network may store no fragments itself; its index then lives in --state.
   const networkedGateway = c.command === '' && (c.bootstrap.length > 0 || c.networkKeyFile !== undefined || c.dhtPort !== undefined);
   if (needsVolumes && c.volumes.length === 0 && !(networkedGateway && c.given.has('state'))) {
@@ -118,7 +122,9 @@ function checkConfig(c: CliConfig): void {
         : '--volume: at least one volume is needed (e.g. -v ./data::rw)',
     );
   }
-  if (needsVolumes && !c.volumes.some((v) => v.mode === 'rw') && c.command !== 'gc') {
+  // gc, scrub and verify also work on read-only volumes (they report what they cannot change)
+  const readsOnly = c.command === 'gc' || c.command === 'scrub' || c.command === 'verify';
+  if (needsVolumes && !c.volumes.some((v) => v.mode === 'rw') && !readsOnly) {
     // A gateway must keep its index somewhere; with only read-only volumes it needs --state.
     if (!c.given.has('state')) throw new UsageError('--volume: every volume is read-only; give a ::rw volume or --state DIR');
   }
@@ -138,6 +144,7 @@ function checkConfig(c: CliConfig): void {
   if (c.maxConcurrentUploads < 1) throw new UsageError('--max-concurrent-uploads: must be at least 1');
   if (c.maxUploadChunk < 1) throw new UsageError('--max-upload-chunk: must be larger than 0');
   if (c.timeoutMs < 1) throw new UsageError('--timeout: must be longer than 0');
+  if (c.progressIntervalMs < 1) throw new UsageError('--progress-interval: must be longer than 0');
   if (c.cpuThreads !== undefined && (c.cpuThreads < 1 || c.cpuThreads > 256)) throw new UsageError('--cpu-threads: must be from 1 to 256');
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw new UsageError(c.tlsCert === undefined ? '--tls-key: needs --tls-cert too' : '--tls-cert: needs --tls-key too');

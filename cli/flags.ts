@@ -18,7 +18,7 @@ import {
 } from './values.js';
 
 /** Subcommands; '' is the embedded default (gateway + storage peer in one process). */
-export const COMMANDS = ['', 'node', 'status', 'rclone-config', 'gc', 'version', 'help'] as const;
+export const COMMANDS = ['', 'node', 'status', 'rclone-config', 'gc', 'scrub', 'verify', 'repair', 'version', 'help'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export const COMMAND_SUMMARIES: Record<CommandName, string> = {
@@ -27,6 +27,12 @@ export const COMMAND_SUMMARIES: Record<CommandName, string> = {
   status: 'report the volumes (space, fragments, read-only), whether --gateway is ready (its /-/ready; exit 1 if not), and its peers and chunk health (its /-/status)',
   'rclone-config': 'print rclone remotes (S3, WebDAV, and SFTP / FTP when their addresses are given) for --gateway',
   gc: 'delete fragments no object refers to any more (after the store’s 1 h grace period); refuses to run while a gateway uses the same --state',
+  scrub:
+    're-hash every fragment file on the -v volumes (a gateway’s or a storage peer’s) and quarantine corrupt ones; prints fragments, bytes, corrupt, quarantined; exit 1 if any was corrupt',
+  verify:
+    'read every object of the given users through the store as GET does (decrypt, decode, check chunk ids, compare size and the MD5 ETag of non-multipart objects); exit 1 on damage',
+  repair:
+    'check every fragment of the index (re-hash), then rebuild the missing or corrupt fragments of degraded chunks onto the -v volumes; local volumes only (a store on the peer network is repaired by its running gateway); exit 1 if a chunk stays lost',
   version: 'print the version',
   help: 'print help for the command, or for one subcommand (peerstor help node)',
 };
@@ -36,7 +42,9 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 const PEER_ONLY = 'a storage peer makes no fragment requests of its own and runs no codec, so it does not use it';
 
 const E = '';
-const ALL: string[] = [E, 'node', 'status', 'rclone-config', 'gc', 'version', 'help'];
+const ALL: string[] = [E, 'node', 'status', 'rclone-config', 'gc', 'scrub', 'verify', 'repair', 'version', 'help'];
+/** the offline maintenance commands: they take the state lock and work on the -v volumes */
+const OFFLINE: string[] = ['gc', 'scrub', 'verify', 'repair'];
 
 export const FLAGS: FlagSpec[] = [
   // ---- general ---------------------------------------------------------------------------------
@@ -56,16 +64,24 @@ export const FLAGS: FlagSpec[] = [
     default: 'info',
     parse: oneOf(LOG_LEVELS),
     description: `structured (pino) log level: ${LOG_LEVELS.join(', ')}`,
-    commands: [E, 'node', 'gc'],
+    commands: [E, 'node', ...OFFLINE],
   },
   {
     name: 'logfile',
     type: 'string',
     valueName: 'FILE',
     description: 'write the JSON log lines to FILE instead of stderr',
-    commands: [E, 'node', 'gc'],
+    commands: [E, 'node', ...OFFLINE],
   },
-  { name: 'json', type: 'bool', description: 'print machine-readable JSON', commands: ['status', 'version', 'gc'] },
+  { name: 'json', type: 'bool', description: 'print machine-readable JSON', commands: ['status', 'version', ...OFFLINE] },
+  {
+    name: 'progress-interval',
+    type: 'duration',
+    valueName: 'DURATION',
+    default: '10s',
+    description: 'when stderr is not a terminal, time between progress log lines (on a terminal a bar with rate and ETA is redrawn instead)',
+    commands: OFFLINE,
+  },
 
   // ---- volumes and state -----------------------------------------------------------------------
   {
@@ -76,7 +92,7 @@ export const FLAGS: FlagSpec[] = [
     valueName: 'PATH::rw|ro',
     parse: parseVolumeSpec,
     description: 'a directory that holds fragments; ::ro serves what is there and accepts nothing new; PATH::rw::SIZE sets a quota for that volume',
-    commands: [E, 'node', 'status', 'gc', 'rclone-config'],
+    commands: [E, 'node', 'status', ...OFFLINE, 'rclone-config'],
   },
   {
     name: 'quota',
@@ -90,7 +106,7 @@ export const FLAGS: FlagSpec[] = [
     type: 'string',
     valueName: 'DIR',
     description: "where the gateway's index and keys live (default: <first volume>/.peerstor; required for a gateway on the peer network without -v)",
-    commands: [E, 'node', 'status', 'gc', 'rclone-config'],
+    commands: [E, 'node', 'status', ...OFFLINE, 'rclone-config'],
   },
 
   // ---- network ---------------------------------------------------------------------------------
@@ -153,8 +169,8 @@ export const FLAGS: FlagSpec[] = [
     valueName: 'K,N',
     default: '10,16',
     parse: (t) => parseErasure(t, MAX_DATA, MAX_PARITY),
-    description: `Reed-Solomon: any K of N fragments rebuild a chunk (K,N or K+M with M parity; K ≤ ${MAX_DATA}, N-K ≤ ${MAX_PARITY})`,
-    commands: [E],
+    description: `Reed-Solomon: any K of N fragments rebuild a chunk (K,N or K+M with M parity; K ≤ ${MAX_DATA}, N-K ≤ ${MAX_PARITY}); verify reads with it, so give the gateway's value`,
+    commands: [E, 'verify'],
   },
   {
     name: 'cache-size',
@@ -210,7 +226,7 @@ export const FLAGS: FlagSpec[] = [
     parse: parseCpuList,
     description:
       'pin the process (all its threads) to these CPUs, e.g. 0,1 or 0-3; applied at start with taskset(1) (Linux, util-linux), since Node cannot call sched_setaffinity itself; without taskset it only logs a warning',
-    commands: [E, 'node', 'gc'],
+    commands: [E, 'node', ...OFFLINE],
   },
 
   // ---- users -----------------------------------------------------------------------------------
@@ -220,15 +236,15 @@ export const FLAGS: FlagSpec[] = [
     repeatable: true,
     valueName: 'AK:SK',
     parse: parseUserPair,
-    description: 'a user (access key : secret key); each access key is its own tenant; for rclone-config, the user to configure',
-    commands: [E, 'rclone-config'],
+    description: 'a user (access key : secret key); each access key is its own tenant; for rclone-config, the user to configure; for verify, a tenant whose objects to read',
+    commands: [E, 'rclone-config', 'verify'],
   },
   {
     name: 'credentials',
     type: 'string',
     valueName: 'FILE',
     description: 'more users, one AK:SK per line (# comments); without --user and --credentials the first start generates a key pair into <state>/credentials (mode 0600) and prints it once on stderr',
-    commands: [E, 'rclone-config'],
+    commands: [E, 'rclone-config', 'verify'],
   },
   {
     name: 'anonymous',

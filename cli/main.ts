@@ -11,6 +11,10 @@ import { runEmbedded } from './commands/embedded.js';
 import { runGc } from './commands/gc.js';
 import { helpTopic, runHelp } from './commands/help.js';
 import { runNode } from './commands/node.js';
+import type { Terminal } from './commands/progress.js';
+import { runRepair } from './commands/repair.js';
+import { runScrub } from './commands/scrub.js';
+import { runVerify } from './commands/verify.js';
 import { runRcloneConfig } from './commands/rclone-config.js';
 import { runStatus } from './commands/status.js';
 import { runVersion } from './commands/version.js';
@@ -62,6 +66,8 @@ export async function main(argv: string[], ioOverride: Partial<CliIo> = {}): Pro
     process.once('SIGTERM', stop);
   }
   const io: CliIo = { ...processIo(controller.signal), ...ioOverride };
+  // A progress bar only when the command's stderr is this process's and that is a terminal.
+  const terminal: Terminal = { tty: ioOverride.stderr === undefined && process.stderr.isTTY === true, columns: process.stderr.columns };
   try {
     const loaded = await loadConfig(argv, io);
     if ('help' in loaded) return runHelp(loaded.help, io);
@@ -74,7 +80,13 @@ export async function main(argv: string[], ioOverride: Partial<CliIo> = {}): Pro
       case 'status':
         return await runStatus(loaded, io);
       case 'gc':
-        return await runGc(loaded, io);
+        return await runGc(loaded, io, terminal);
+      case 'scrub':
+        return await runScrub(loaded, io, terminal);
+      case 'verify':
+        return await runVerify(loaded, io, terminal);
+      case 'repair':
+        return await runRepair(loaded, io, terminal);
       case 'rclone-config':
         return await runRcloneConfig(loaded, io);
       default:

@@ -11,13 +11,20 @@
 import type { Logger } from './logger.js';
 import { formatSize } from './sizes.js';
 
+/** Where progress goes: a bar is drawn only when `isTTY` is true. */
+export interface ProgressStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
 export interface ProgressInit {
   label: string;
   /** total amount of work, when known (no total → no bar, no ETA) */
   total?: number;
   unit: 'bytes' | 'items';
-  /** default process.stderr */
-  stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** default process.stderr; only write() is used (so a function sink can stand in for a stream) */
+  stream?: ProgressStream;
   logger?: Logger;
   /** non-TTY: time between log lines; default 10 000 ms */
   intervalMs?: number;

@@ -1,0 +1,33 @@
+/**
+ * Progress of the offline commands (gc, scrub, verify, repair): a bar with rate and ETA redrawn on
+ * stderr when stderr is a terminal; otherwise structured log lines through the command's logger
+ * every --progress-interval (journald, pipes, CI), plus one at the end.
+ */
+import type { Logger } from '../../backend/core/logger.js';
+import { createProgress, type Progress, type ProgressInit } from '../../backend/core/progress.js';
+import type { CliConfig } from '../config.js';
+import type { CliIo } from '../io.js';
+
+/** What main() knows about the terminal: a bar only when stderr really is one. */
+export interface Terminal {
+  /** stderr is a TTY and the command writes to the process's own stderr */
+  tty: boolean;
+  columns?: number;
+}
+
+export const NO_TERMINAL: Terminal = { tty: false };
+
+export function commandProgress(
+  config: CliConfig,
+  io: CliIo,
+  logger: Logger,
+  terminal: Terminal,
+  init: Pick<ProgressInit, 'label' | 'unit' | 'total'>,
+): Progress {
+  return createProgress({
+    ...init,
+    stream: { write: (t: string) => io.stderr(t), isTTY: terminal.tty, columns: terminal.columns },
+    logger: terminal.tty ? undefined : logger,
+    intervalMs: config.progressIntervalMs,
+  });
+}
