@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { createProgress, type Progress } from '../backend/core/progress.js';
 
 export interface Measurement {
   name: string;
@@ -17,26 +18,70 @@ export interface Measurement {
 
 const MiB = 2 ** 20;
 
-/** Runs fn (which processes `bytes` bytes) `repeat` times and keeps the best wall time. */
-export async function measure(name: string, bytes: number, fn: () => unknown | Promise<unknown>, repeat = 3): Promise<Measurement> {
+/** What a measured function may report while it runs (optional: measure counts whole runs anyway). */
+export interface BenchTick {
+  /** `bytes` more of this run are done */
+  add(bytes: number): void;
+}
+
+/** A run longer than this shows progress on stderr (short benches print exactly what they did before). */
+const PROGRESS_AFTER_MS = 2000;
+
+/**
+ * Runs fn (which processes `bytes` bytes) `repeat` times and keeps the best wall time. When the
+ * runs take longer than PROGRESS_AFTER_MS, progress over bytes × repeat appears on stderr (a bar
+ * with rate and ETA on a terminal, a line every 10 s otherwise; backend/core/progress.ts), fed
+ * between runs and by fn's optional `tick.add`; stdout (report()) is unchanged.
+ */
+export async function measure(
+  name: string,
+  bytes: number,
+  fn: (tick: BenchTick) => unknown | Promise<unknown>,
+  repeat = 3,
+): Promise<Measurement> {
   let best: Measurement | undefined;
-  for (let i = 0; i < repeat; i++) {
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await fn();
-    const wallMs = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
-    const m: Measurement = {
-      name,
-      bytes,
-      wallMs,
-      cpuMs,
-      mibPerSec: bytes / MiB / (wallMs / 1000),
-      cpuMsPerMiB: cpuMs / (bytes / MiB),
-    };
-    if (!best || m.wallMs < best.wallMs) best = m;
+  let done = 0;
+  let progress: Progress | undefined;
+  const startedAt = Date.now();
+  const timer = setTimeout(() => {
+    progress = createProgress({ label: name, unit: 'bytes', total: bytes * repeat, startedAt });
+    progress.update(done);
+  }, PROGRESS_AFTER_MS);
+  timer.unref();
+  const tick: BenchTick = {
+    add(n) {
+      done += n;
+      progress?.update(done);
+    },
+  };
+  try {
+    for (let i = 0; i < repeat; i++) {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      await fn(tick);
+      const wallMs = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      const cpuMs = (cpu.user + cpu.system) / 1000;
+      // whatever fn reported of this run, the run is now whole
+      done = (i + 1) * bytes;
+      progress?.update(done);
+      const m: Measurement = {
+        name,
+        bytes,
+        wallMs,
+        cpuMs,
+        mibPerSec: bytes / MiB / (wallMs / 1000),
+        cpuMsPerMiB: cpuMs / (bytes / MiB),
+      };
+      if (!best || m.wallMs < best.wallMs) best = m;
+    }
+  } catch (err) {
+    progress?.done({ failed: true });
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
+  progress?.done();
   return best!;
 }
 

@@ -32,6 +32,8 @@ export interface ProgressInit {
   redrawMs?: number;
   /** clock, for tests; default Date.now */
   now?: () => number;
+  /** when the work began (same clock as `now`), if before this progress was created; default now */
+  startedAt?: number;
 }
 
 export interface Progress {
@@ -79,7 +81,7 @@ export function createProgress(init: ProgressInit): Progress {
   const stream = init.stream ?? process.stderr;
   const tty = stream.isTTY === true;
   const now = init.now ?? Date.now;
-  const start = now();
+  const start = init.startedAt ?? now();
   const window = new RateWindow(5000);
   window.push(start, 0);
   let total = init.total;
