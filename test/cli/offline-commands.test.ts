@@ -147,8 +147,8 @@ test('scrub finds a corrupted fragment, repair rebuilds it and a deleted one, ve
     assert.ok(scrubLines.length >= 1, `progress log lines on a non-TTY stderr: ${scrub.stderr}`);
     assert.match(scrubLines.at(-1)!, /"msg":"scrub: [^"]+ \/ [^"]+ \(100\.0 %\), [^"]+\/s in \d+:\d\d — \d+ fragments, 1 corrupt"/);
 
-    // verify before the repair: RS 2+2 still reads everything (two of four fragments are enough)
-    const before = await run(['verify', '--json', '--erasure', '2,4', '--user', `${USER.accessKey}:${USER.secretKey}`, ...volArgs]);
+    // verify before the repair (K,N taken from the store's chunks): RS 2+2 still reads everything
+    const before = await run(['verify', '--json', '--user', `${USER.accessKey}:${USER.secretKey}`, ...volArgs]);
     assert.equal(before.code, 0, before.stdout + before.stderr);
     assert.deepEqual(JSON.parse(before.stdout).damaged, []);
 
@@ -227,6 +227,9 @@ test('verify needs a user; repair and verify refuse a store on the peer network;
     const noUser = await run(['verify', '-v', `${b.vol}::rw`]);
     assert.equal(noUser.code, 2);
     assert.match(noUser.stderr, /^peerstor: --user: verify reads objects as their owner/);
+    const wrongErasure = await run(['verify', '--erasure', '10,16', '--user', `${USER.accessKey}:${USER.secretKey}`, '-v', `${b.vol}::rw`]);
+    assert.equal(wrongErasure.code, 2);
+    assert.match(wrongErasure.stderr, /^peerstor: --erasure: this store's chunks are 2,4, not 10,16\n$/);
 
     // a stand-in terminal: the bar is redrawn in place, then one final line
     let stderr = '';
