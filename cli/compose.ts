@@ -10,7 +10,7 @@
  *
  * ─── INTEGRATION POINTS ───────────────────────────────────────────────────────────────────────
  * The peer network is wired (startEmbedded with network flags, startStoragePeer for `peerstor
- * node`). Still open: metrics recording from the file protocols and the store. A piece that is not wired
+ * node`), and so are the metrics (one Metrics per process, docs/metrics.md). A piece that is not wired
  * throws NotWiredError, which commands report truthfully (exit 1) instead of pretending. When
  * wiring a flag, delete its `pending` note in cli/flags.ts so --help and the warnings stop calling
  * it "not yet effective".
@@ -26,6 +26,9 @@ import { createMetrics } from '../backend/metrics/metrics.js';
 import { withUploadLimits } from '../backend/store/upload-limits.js';
 import { readiness } from '../backend/metrics/network-status.js';
 import { createOpsHandler } from '../backend/metrics/ops-handler.js';
+import { addHealthCollector } from '../backend/metrics/health-collector.js';
+import { observeHttpExchange } from '../backend/metrics/http-exchange.js';
+import type { Metrics } from '../backend/metrics/metrics.js';
 import type { FragmentStore } from '../backend/core/fragment-store.js';
 import type { Placement } from '../backend/core/placement.js';
 import { PEER_DIR } from '../backend/network/identity.js';
@@ -220,7 +223,7 @@ interface GatewayPlacement {
   services: Service[];
 }
 
-async function openPlacement(c: CliComponents): Promise<GatewayPlacement> {
+async function openPlacement(c: CliComponents, metrics: Metrics): Promise<GatewayPlacement> {
   const { config, logger } = c;
   if (!isNetworked(config)) {
     if (!c.fragments) throw new Error('the single-peer store needs the volumes open (buildComponents openVolumes)');
@@ -237,6 +240,7 @@ async function openPlacement(c: CliComponents): Promise<GatewayPlacement> {
       bootstrap: config.bootstrap,
       networkKeyFile: config.networkKeyFile,
       logger,
+      metrics,
     });
     const host = hostname();
     const local = { id: node.peerId, host, store: node.store };
@@ -279,8 +283,8 @@ async function openPlacement(c: CliComponents): Promise<GatewayPlacement> {
  * Audit + repair on a timer, one round at a time: the audit marks fragments live holders lost,
  * then the RepairWorker (rate-limited) rebuilds every degraded chunk onto new peers.
  */
-function startUpkeep(store: PeerStore, placement: Placement, logger: Logger): { worker: RepairWorker; service: Service } {
-  const worker = new RepairWorker({ logger }, { index: new MetaRepairIndex(store.index), placement });
+function startUpkeep(store: PeerStore, placement: Placement, logger: Logger, metrics?: Metrics): { worker: RepairWorker; service: Service } {
+  const worker = new RepairWorker({ logger }, { index: new MetaRepairIndex(store.index), placement, metrics });
   const audit = new FragmentAudit({ index: store.index, placement, logger });
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> | undefined;
@@ -339,8 +343,10 @@ function startUpkeep(store: PeerStore, placement: Placement, logger: Logger): { 
  * Returns the started pieces in start order; the caller closes them in reverse. If any piece fails
  * to start, those already started are closed before rethrowing.
  *
- * Still open: recording into `metrics` from WebDAV, SFTP, FTP and the store (S3 requests and
- * process metrics are recorded).
+ * Metrics (/-/metrics, docs/metrics.md): one Metrics for the process, given to every front end
+ * (requests), the store (stages, cache, dedup, fragment operations per peer through its metered
+ * placement, which upkeep uses too), repair, the embedded storage peer (protocol peer), and a
+ * scrape-time recount of chunk health and peers (at most every 30 s).
  */
 export async function startEmbedded(c: CliComponents): Promise<Service[]> {
   const { config, logger, users } = c;
@@ -349,9 +355,9 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
   try {
     const pool = config.cpuThreads !== undefined ? new CpuPool(config.cpuThreads) : undefined;
     if (pool) services.push({ name: 'cpu pool', close: () => pool.close() });
-    const gp = await openPlacement(c);
+    const metrics = createMetrics();
+    const gp = await openPlacement(c, metrics);
     services.push(...gp.services);
-    const { placement } = gp;
     const store = await PeerStore.open(
       {
         stateDir: config.stateDir,
@@ -362,8 +368,10 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
         compression: config.enableCompression,
         timeoutMs: config.timeoutMs,
       },
-      { logger, placement, pool },
+      { logger, placement: gp.placement, pool, metrics },
     );
+    // the store's placement: the same peers, their fragment operations counted per peer
+    const { placement } = store;
     services.push({
       name: 'store',
       close: async () => {
@@ -373,7 +381,7 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
     });
     let status: (() => Promise<unknown>) | undefined;
     if (gp.network) {
-      const upkeep = startUpkeep(store, placement, logger);
+      const upkeep = startUpkeep(store, placement, logger, metrics);
       services.push(upkeep.service);
       const components: StatusComponents = { ...gp.network, chunks: new MetaRepairIndex(store.index) };
       status = async () => ({
@@ -389,14 +397,12 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
 
     const throttle = new LoginThrottle();
     services.push({ name: 'login throttle', close: async () => throttle.close() });
-    const dav = createWebdavHandler({ prefix: '/d/', anonymous: config.anonymous }, { users, stores, logger, throttle });
+    const dav = createWebdavHandler({ prefix: '/d/', anonymous: config.anonymous }, { users, stores, logger, throttle, metrics });
     services.push({ name: 'webdav', close: () => dav.close() });
     const web = createWebHandler({ prefix: '/ui/' }, { logger });
-    // Operator endpoints: process metrics and the S3 requests (WebDAV, SFTP, FTP and the store's
-    // stage timings do not record into `metrics` yet).
+    addHealthCollector({ selfId: gp.network ? gp.network.local?.id : placement.peers()[0]?.id }, { metrics, placement, chunks: new MetaRepairIndex(store.index) });
     // Readiness: the index is open and enough healthy peers are known (1 for a single machine).
     let storeOpen = true;
-    const metrics = createMetrics();
     const ops = createOpsHandler(
       {},
       {
@@ -419,7 +425,13 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
         tlsKey: config.tlsKey,
         mounts: [
           { prefix: '/d/', handler: dav.handler },
-          { prefix: web.prefix, handler: web.handler },
+          {
+            prefix: web.prefix,
+            handler: (req, res) => {
+              observeHttpExchange(metrics, req, res, { protocol: 'web', operation: req.method === 'GET' || req.method === 'HEAD' ? req.method : 'OTHER' });
+              web.handler(req, res);
+            },
+          },
           { prefix: ops.prefix, handler: ops.handler },
         ],
         s3: { region: config.region, domain: config.domain },
@@ -439,7 +451,7 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
           authorizedKeysFile: config.authorizedKeysFile,
           spoolDir,
         },
-        { users, stores, logger, throttle },
+        { users, stores, logger, throttle, metrics },
       );
       services.push({ name: 'sftp', close: () => sftp.close() });
       serving.sftp = hostPort(sftp.address);
@@ -456,7 +468,7 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
           ftpsOnly: config.ftpsOnly,
           spoolDir,
         },
-        { users, stores, logger, throttle },
+        { users, stores, logger, throttle, metrics },
       );
       services.push({ name: 'ftp', close: () => ftp.close() });
       serving.ftp = hostPort(ftp.address);
@@ -472,8 +484,9 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
 /**
  * `peerstor node`: a storage peer (backend/network/peer-node.ts) on the -v volumes: the data plane
  * on --listen, the DHT on --dht-port, joining through --bootstrap, kept private by --network-key
- * (created when missing; without the flag, kept in the volume and its path logged). The peer has
- * no ops listener of its own: its health shows in the gateways' /-/status.
+ * (created when missing; without the flag, kept in the volume and its path logged). The data
+ * plane also serves /-/health, /-/ready and /-/metrics (HTTP/2 over TLS, no token: `curl -k
+ * --http2 https://HOST:PORT/-/metrics`), with its requests recorded as protocol `peer`.
  */
 export async function startStoragePeer(c: CliComponents): Promise<Service[]> {
   const { config, logger } = c;
@@ -485,6 +498,7 @@ export async function startStoragePeer(c: CliComponents): Promise<Service[]> {
     bootstrap: config.bootstrap,
     networkKeyFile: config.networkKeyFile,
     logger,
+    metrics: createMetrics({ labels: { role: 'peer' } }),
   });
   logger.info(
     { peerId: node.peerId, data: node.dataAddress, multiaddrs: node.multiaddrs, networkKey: node.networkKeyPath },

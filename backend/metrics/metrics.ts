@@ -15,7 +15,7 @@ export type Protocol = 's3' | 'webdav' | 'sftp' | 'ftp' | 'web' | 'peer';
 /** Pipeline stages of the data path (ARCHITECTURE.md §2), in the order a PUT runs them. */
 export type PipelineStage = 'chunk' | 'hash' | 'encrypt' | 'encode' | 'place' | 'index' | 'fetch' | 'decode' | 'decrypt';
 
-export type FragmentOp = 'put' | 'get' | 'has' | 'delete' | 'list' | 'scrub';
+export type FragmentOp = 'put' | 'get' | 'has' | 'delete' | 'list' | 'stat' | 'scrub';
 
 export type ChunkHealthState = 'healthy' | 'degraded' | 'lost';
 
@@ -74,6 +74,8 @@ export class Metrics {
   readonly #hits = new Map<string, { hit: number; miss: number }>();
   /** label sets recorded per peer, so forgetPeer can remove exactly those series */
   readonly #peerSeries = new Map<string, Record<string, string>[]>();
+  /** refreshers run before each exposition (see addCollector) */
+  readonly #collectors: (() => Promise<void> | void)[] = [];
   #logical = 0;
   #stored = 0;
 
@@ -222,8 +224,26 @@ export class Metrics {
     this.#hits.set(cache, h);
   }
 
+  /**
+   * Runs `fn` before every exposition (text()), for gauges that are cheaper to recount on a scrape
+   * than to keep current (chunk health, peers). `fn` decides itself how stale it may be (e.g. at
+   * most one recount per 30 s); one that throws leaves the gauges as they were.
+   */
+  addCollector(fn: () => Promise<void> | void): void {
+    this.#collectors.push(fn);
+  }
+
   /** The Prometheus text exposition of every metric. */
-  text(): Promise<string> {
+  async text(): Promise<string> {
+    await Promise.all(
+      this.#collectors.map(async (fn) => {
+        try {
+          await fn();
+        } catch {
+          // a failed recount keeps the last values; the scrape itself must not fail
+        }
+      }),
+    );
     return this.registry.metrics();
   }
 

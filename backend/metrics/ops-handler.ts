@@ -45,34 +45,55 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', type);
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  for (const [k, v] of Object.entries(extra)) res.setHeader(k, v);
-  res.end(req.method === 'HEAD' ? undefined : body);
+/** One answer of the ops endpoints, independent of the HTTP flavour that carries it. */
+export interface OpsResponse {
+  status: number;
+  headers: Record<string, string | number>;
+  /** empty for HEAD */
+  body: string;
 }
 
-function json(req: IncomingMessage, res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): void {
-  send(req, res, status, 'application/json; charset=utf-8', `${JSON.stringify(value)}\n`, extra);
+function answer(method: string, status: number, type: string, body: string, extra: Record<string, string> = {}): OpsResponse {
+  return {
+    status,
+    headers: {
+      'Content-Type': type,
+      'Cache-Control': 'no-store',
+      'Content-Length': Buffer.byteLength(body),
+      'X-Content-Type-Options': 'nosniff',
+      ...extra,
+    },
+    body: method === 'HEAD' ? '' : body,
+  };
 }
 
-export function createOpsHandler(init: OpsHandlerInit, components: OpsHandlerComponents): OpsHandler {
+function json(method: string, status: number, value: unknown, extra: Record<string, string> = {}): OpsResponse {
+  return answer(method, status, 'application/json; charset=utf-8', `${JSON.stringify(value)}\n`, extra);
+}
+
+export interface OpsResponder {
+  prefix: string;
+  /** The answer to `method path` (path without the query). Never rejects. */
+  respond(method: string, path: string): Promise<OpsResponse>;
+}
+
+/**
+ * The endpoints without a transport: the gateway's HTTP/1 listener (createOpsHandler) and a storage
+ * peer's HTTP/2 data plane (backend/network/data-plane.ts) both serve these answers.
+ */
+export function createOpsResponder(init: OpsHandlerInit, components: OpsHandlerComponents): OpsResponder {
   const prefix = init.prefix ?? '/-/';
   const timeoutMs = init.timeoutMs ?? 5000;
   const { metrics, logger } = components;
 
-  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?', 1)[0];
+  async function serve(method: string, path: string): Promise<OpsResponse> {
     const name = path.startsWith(prefix) ? path.slice(prefix.length) : '';
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return json(req, res, 405, { error: 'MethodNotAllowed', message: 'only GET and HEAD' }, { Allow: 'GET, HEAD' });
+    if (method !== 'GET' && method !== 'HEAD') {
+      return json(method, 405, { error: 'MethodNotAllowed', message: 'only GET and HEAD' }, { Allow: 'GET, HEAD' });
     }
     switch (name) {
       case 'health':
-        return json(req, res, 200, { ok: true });
+        return json(method, 200, { ok: true });
       case 'ready': {
         let r: Readiness;
         try {
@@ -81,31 +102,49 @@ export function createOpsHandler(init: OpsHandlerInit, components: OpsHandlerCom
           logger?.warn({ err }, 'readiness check failed');
           r = { ok: false, reasons: [err instanceof TimeoutError ? 'the readiness check timed out' : 'the readiness check failed'] };
         }
-        return json(req, res, r.ok ? 200 : 503, r);
+        return json(method, r.ok ? 200 : 503, r);
       }
       case 'status': {
-        if (!components.status) return json(req, res, 404, { error: 'NotFound', message: 'no network status on this process' });
+        if (!components.status) return json(method, 404, { error: 'NotFound', message: 'no network status on this process' });
         try {
-          return json(req, res, 200, await withTimeout(components.status(), timeoutMs));
+          return json(method, 200, await withTimeout(components.status(), timeoutMs));
         } catch (err) {
           logger?.warn({ err }, 'status failed');
-          return json(req, res, 503, { error: 'Unavailable', message: err instanceof TimeoutError ? 'status timed out' : 'status failed' });
+          return json(method, 503, { error: 'Unavailable', message: err instanceof TimeoutError ? 'status timed out' : 'status failed' });
         }
       }
       case 'metrics':
-        return send(req, res, 200, metrics.contentType, await metrics.text());
+        return answer(method, 200, metrics.contentType, await metrics.text());
       default:
-        return json(req, res, 404, { error: 'NotFound', message: `unknown endpoint; try ${prefix}health, ${prefix}ready, ${prefix}status, ${prefix}metrics` });
+        return json(method, 404, { error: 'NotFound', message: `unknown endpoint; try ${prefix}health, ${prefix}ready, ${prefix}status, ${prefix}metrics` });
     }
   }
 
   return {
     prefix,
-    handler(req, res) {
-      serve(req, res).catch((err: unknown) => {
+    respond(method, path) {
+      return serve(method, path).catch((err: unknown) => {
         logger?.error({ err }, 'ops endpoint failed');
-        if (!res.headersSent) json(req, res, 500, { error: 'Internal' });
-        else res.destroy();
+        return json(method, 500, { error: 'Internal' });
+      });
+    },
+  };
+}
+
+export function createOpsHandler(init: OpsHandlerInit, components: OpsHandlerComponents): OpsHandler {
+  const responder = createOpsResponder(init, components);
+  return {
+    prefix: responder.prefix,
+    handler(req, res) {
+      const method = req.method ?? 'GET';
+      void responder.respond(method, (req.url ?? '/').split('?', 1)[0]).then((r) => {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        res.statusCode = r.status;
+        for (const [k, v] of Object.entries(r.headers)) res.setHeader(k, v);
+        res.end(method === 'HEAD' ? undefined : r.body);
       });
     },
   };

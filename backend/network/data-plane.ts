@@ -9,6 +9,9 @@
  *   DELETE /f/<id>   204 (idempotent)
  *   GET    /list     NDJSON, one FragmentEntry per line (for GC and audits)
  *   GET    /stat     JSON FragmentStat (capacity, used, free, fragments)
+ *   GET    /-/health, /-/ready, /-/metrics  the operator endpoints (backend/metrics/ops-handler.ts),
+ *          when the peer was given them: NO token needed (they reveal counts, never fragments),
+ *          e.g. `curl -k --http2 https://HOST:PORT/-/metrics`
  * Errors carry the StoreError code in the `x-peerstor-error` header (HEAD too) and a JSON body
  * `{code, message}`; RemoteFragmentStore turns them back into StoreErrors. The peer never learns
  * more than ids and bytes.
@@ -22,6 +25,8 @@ import type { AddressInfo } from 'node:net';
 import type { FragmentStore } from '../core/fragment-store.js';
 import { StoreError, isStoreError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { OpsResponder } from '../metrics/ops-handler.js';
 import type { PeerIdentity } from './identity.js';
 import { dataPlaneToken } from './identity.js';
 import { createPeerCertificate } from './peer-certificate.js';
@@ -79,6 +84,23 @@ export interface DataPlaneInit {
 
 export interface DataPlaneComponents {
   store: FragmentStore;
+  /** optional: one observation per request (protocol peer, operation PUT/GET/HEAD/DELETE/LIST/STAT) */
+  metrics?: Metrics;
+  /** optional: serves its prefix (`/-/`) without the token */
+  ops?: OpsResponder;
+}
+
+/** What one request moved, for its metrics observation. */
+interface Moved {
+  bytesIn: number;
+  bytesOut: number;
+}
+
+function operationOf(method: string, path: string): string {
+  if (path.startsWith('/f/')) return ['PUT', 'GET', 'HEAD', 'DELETE'].includes(method) ? method : 'OTHER';
+  if (path === '/stat') return 'STAT';
+  if (path === '/list') return 'LIST';
+  return 'OTHER';
 }
 
 export interface DataPlaneServer {
@@ -140,20 +162,26 @@ export async function startDataPlane(init: DataPlaneInit, components: DataPlaneC
     return got.length === token.length && timingSafeEqual(got, token);
   };
 
-  const handle = async (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> => {
+  /** Answers one request; resolves to the error code it sent without throwing, if any. */
+  const handle = async (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, moved: Moved): Promise<ErrorCode | undefined> => {
     const method = String(headers[':method']);
     const path = String(headers[':path']);
     const head = method === 'HEAD';
     if (!authorized(headers)) {
       stream.resume();
-      return sendError(stream, new StoreError('AccessDenied', 'missing or wrong data-plane token (different network key?)'), head);
+      sendError(stream, new StoreError('AccessDenied', 'missing or wrong data-plane token (different network key?)'), head);
+      return 'AccessDenied';
     }
     if (path.startsWith('/f/')) {
       const id = path.slice(3);
-      if (!ID_RE.test(id)) return sendError(stream, new StoreError('InvalidArgument', 'fragment id must be 64 lower-case hex digits'), head);
+      if (!ID_RE.test(id)) {
+        sendError(stream, new StoreError('InvalidArgument', 'fragment id must be 64 lower-case hex digits'), head);
+        return 'InvalidArgument';
+      }
       switch (method) {
         case 'PUT': {
           const body = await readBody(stream, MAX_FRAGMENT_BYTES);
+          moved.bytesIn = body.length;
           // checked here as well as in the store: a hostile or buggy sender must never get bytes
           // under a wrong name into any implementation
           if (createHash('sha256').update(body).digest('hex') !== id) throw new StoreError('BadDigest', `bytes do not hash to ${id}`);
@@ -163,6 +191,7 @@ export async function startDataPlane(init: DataPlaneInit, components: DataPlaneC
         }
         case 'GET': {
           const data = await store.get(id);
+          moved.bytesOut = data.length;
           stream.respond({ ':status': 200, 'content-type': 'application/octet-stream', 'content-length': data.length });
           stream.end(data);
           return;
@@ -197,14 +226,38 @@ export async function startDataPlane(init: DataPlaneInit, components: DataPlaneC
     }
     stream.resume();
     sendError(stream, new StoreError('NotImplemented', `${method} ${path} is not a data-plane endpoint`), head);
+    return 'NotImplemented';
   };
 
+  const { metrics, ops } = components;
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
-    handle(stream, headers).catch((err: unknown) => {
-      if (!isStoreError(err)) log.warn({ err }, 'data-plane request failed');
-      sendError(stream, err, headers[':method'] === 'HEAD');
-    });
+    const method = String(headers[':method']);
+    const path = String(headers[':path']).split('?', 1)[0];
+    if (ops && path.startsWith(ops.prefix)) {
+      stream.resume();
+      void ops.respond(method, path).then((r) => {
+        if (stream.destroyed || stream.closed) return;
+        const h: Record<string, string | number> = { ':status': r.status };
+        for (const [k, v] of Object.entries(r.headers)) h[k.toLowerCase()] = v;
+        stream.respond(h);
+        stream.end(r.body);
+      });
+      return;
+    }
+    const t0 = metrics ? process.hrtime.bigint() : 0n;
+    const moved: Moved = { bytesIn: 0, bytesOut: 0 };
+    const observe = (code: string): void => {
+      metrics?.observeRequest({ protocol: 'peer', operation: operationOf(method, path), code, seconds: Number(process.hrtime.bigint() - t0) / 1e9, ...moved });
+    };
+    handle(stream, headers, moved).then(
+      (code) => observe(code ?? 'OK'),
+      (err: unknown) => {
+        if (!isStoreError(err)) log.warn({ err }, 'data-plane request failed');
+        observe(isStoreError(err) ? err.code : 'Internal');
+        sendError(stream, err, method === 'HEAD');
+      },
+    );
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -12,6 +12,8 @@ import { hostname } from 'node:os';
 import type { Logger } from '../core/logger.js';
 import type { FragmentStore } from '../core/fragment-store.js';
 import { StoreError } from '../core/errors.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { createOpsResponder } from '../metrics/ops-handler.js';
 import { DiskFragmentStore, type ScrubResult } from '../fragments/disk-fragment-store.js';
 import { parseVolumeSpec, type VolumeSpec } from '../fragments/volume-spec.js';
 import { loadOrCreateIdentity, loadOrCreateNetworkKey, PEER_DIR } from './identity.js';
@@ -40,6 +42,11 @@ export interface PeerNodeInit {
   scrubIntervalMs?: number;
   /** default 30 s */
   bootstrapWaitMs?: number;
+  /**
+   * Optional: data-plane requests are recorded (protocol peer) and the data plane serves
+   * /-/health, /-/ready (the volumes answer stat) and /-/metrics without the network token.
+   */
+  metrics?: Metrics;
 }
 
 export interface PeerNode {
@@ -81,7 +88,22 @@ export async function startPeerNode(init: PeerNodeInit): Promise<PeerNode> {
   let data: DataPlaneServer | undefined;
   let control: ControlPlane | undefined;
   try {
-    data = await startDataPlane({ host, port, identity, networkKey: nk.key, logger: init.logger }, { store });
+    const { metrics } = init;
+    const ops = metrics
+      ? createOpsResponder(
+          {},
+          {
+            metrics,
+            logger: log,
+            // a peer is ready when its volumes answer; placement rules are the gateways' business
+            ready: async () => {
+              await store.stat();
+              return { ok: true, reasons: [] };
+            },
+          },
+        )
+      : undefined;
+    data = await startDataPlane({ host, port, identity, networkKey: nk.key, logger: init.logger }, { store, metrics, ops });
     const dataAddress = data.address;
     const hostLabel = init.hostLabel ?? hostname();
     control = await ControlPlane.start({

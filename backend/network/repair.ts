@@ -18,6 +18,7 @@ import type { Logger } from '../core/logger.js';
 import { isStoreError } from '../core/errors.js';
 import { ErasureCoder } from '../erasure/reed-solomon.js';
 import { decodeFragment, encodeFragment, fragmentIdOf } from '../erasure/fragment.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface FragmentLocation {
   /** shard index 0..n-1 */
@@ -62,6 +63,8 @@ export interface RepairInit {
 export interface RepairComponents {
   index: RepairIndex;
   placement: Placement;
+  /** optional: queue length (chunks of the current page not yet started), chunks in progress, results */
+  metrics?: Metrics;
 }
 
 export interface RepairStats {
@@ -134,7 +137,9 @@ export class RepairWorker {
     const stats: RepairStats = { chunks: 0, repaired: 0, fragmentsWritten: 0, lost: [], failed: 0, bytes: 0 };
     const dead = this.#deadPeers();
     const pageSize = this.#init.pageSize ?? 64;
+    const metrics = this.#c.metrics;
     let after: string | undefined;
+    let active = 0;
     while (!this.#stopped) {
       const page = await this.#c.index.degradedChunks(pageSize, dead, after);
       if (page.length === 0) break;
@@ -144,21 +149,29 @@ export class RepairWorker {
         while (next < page.length && !this.#stopped) {
           const chunk = page[next++];
           stats.chunks++;
+          metrics?.setRepairQueue(page.length - next, ++active);
           try {
             const written = await this.repairChunk(chunk, stats);
             if (written >= 0) {
               stats.repaired++;
               stats.fragmentsWritten += written;
             }
+            // a chunk with nothing missing after all is no repair; a lost one (< k reachable) failed
+            if (written > 0) metrics?.countRepair('repaired');
+            else if (written < 0) metrics?.countRepair('failed');
           } catch (err) {
             stats.failed++;
+            metrics?.countRepair('failed');
             this.#log.warn({ err, chunk: chunk.chunkId }, 'chunk repair failed; will retry next pass');
+          } finally {
+            metrics?.setRepairQueue(page.length - next, --active);
           }
         }
       };
       await Promise.all(Array.from({ length: this.#init.concurrency ?? 2 }, lane));
       if (page.length < pageSize) break;
     }
+    metrics?.setRepairQueue(0, 0);
     if (stats.chunks > 0) this.#log.info({ ...stats, lost: stats.lost.length }, 'repair pass done');
     return stats;
   }

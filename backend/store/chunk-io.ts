@@ -13,6 +13,7 @@ import { StoreError, isStoreError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Placement } from '../core/placement.js';
 import type { ChunkRow, MetaIndex, NewChunk } from '../index/meta-index.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { ChunkCodec, EncodedChunk } from './chunk-codec.js';
 import type { Pins } from './pins.js';
 
@@ -22,7 +23,15 @@ export interface ChunkIoComponents {
   placement: Placement;
   pins: Pins;
   logger: Logger;
+  /**
+   * Optional recording (docs/metrics.md): stages hash / encode / place per written chunk, fetch /
+   * decode per read chunk (the codec's worker jobs timed whole from this thread), the `chunk`
+   * cache's hits and misses, dedup per chunk written.
+   */
+  metrics?: Metrics;
 }
+
+const since = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
 
 export interface ChunkIoInit {
   /** bytes of decrypted chunks kept in memory (0 = no cache) */
@@ -97,15 +106,18 @@ export class ChunkIo {
 
   /** Stores one chunk (or finds it already stored). Resolves once its fragments are durable. */
   async write(t: TenantChunks, plain: Buffer, options: ChunkWriteOptions = {}): Promise<ChunkHandle> {
-    const { index, pins } = this.#c;
+    const { index, pins, metrics } = this.#c;
     const plainSize = plain.length;
     let encoded: EncodedChunk | undefined;
     let chunkId: Buffer;
+    const t0 = metrics ? process.hrtime.bigint() : 0n;
     if (options.encodeFirst) {
       encoded = await t.codec.encode(plain, undefined, { take: options.take });
       chunkId = encoded.id;
+      metrics?.observeStage('encode', since(t0), plainSize);
     } else {
       chunkId = await t.codec.chunkId(plain);
+      metrics?.observeStage('hash', since(t0), plainSize);
     }
     const key = ChunkIo.key(t.tenant, chunkId);
     // Pin and look up in the same turn: collectGarbage either deleted the row before (we re-store
@@ -117,10 +129,13 @@ export class ChunkIo {
       released = true;
     };
     if (index.chunk(t.tenant, chunkId)) {
+      metrics?.addDedup(plainSize, 0);
       return { chunkId, plainSize, existed: true, release: releaseChunk };
     }
     let entry = this.#writes.get(key);
     const existed = entry !== undefined;
+    // a chunk another put is storing right now is a duplicate too: its bytes are stored once
+    metrics?.addDedup(plainSize, existed ? 0 : plainSize);
     if (!entry) {
       const e: WriteEntry = { promise: undefined as unknown as Promise<NewChunk>, users: 0, fragmentIds: [] };
       e.promise = this.#store(t, chunkId, plain, plainSize, e, encoded, options.take === true);
@@ -151,8 +166,13 @@ export class ChunkIo {
   }
 
   async #store(t: TenantChunks, chunkId: Buffer, plain: Buffer, plainSize: number, entry: WriteEntry, encoded: EncodedChunk | undefined, take: boolean): Promise<NewChunk> {
-    const { placement, pins } = this.#c;
-    const enc = encoded ?? (await t.codec.encode(plain, chunkId, { take }));
+    const { placement, pins, metrics } = this.#c;
+    let enc = encoded;
+    if (!enc) {
+      const t0 = metrics ? process.hrtime.bigint() : 0n;
+      enc = await t.codec.encode(plain, chunkId, { take });
+      metrics?.observeStage('encode', since(t0), plainSize);
+    }
     entry.fragmentIds = enc.fragments.map((f) => f.id);
     pins.pinFragments(entry.fragmentIds);
     const holders = placement.choose(chunkId, enc.fragments.length);
@@ -168,6 +188,9 @@ export class ChunkIo {
     // One timeout for the chunk's n fragment puts: each (and each store layer) listens on it, which is
     // expected here and not the listener leak Node's default limit of 10 warns about.
     setMaxListeners(4 * enc.fragments.length + 8, putOptions.signal);
+    const tPlace = metrics ? process.hrtime.bigint() : 0n;
+    /** a put failed somewhere: its attempt may still be reading the bytes, so they are not recycled */
+    let retried = false;
     await Promise.all(
       enc.fragments.map(async (f, i) => {
         let peer = holders[i];
@@ -180,6 +203,7 @@ export class ChunkIo {
             chosen[i] = peer.id;
             return;
           } catch (err) {
+            retried = true;
             placement.reportFailure(peer.id, err);
             failed.add(peer.id);
             const alternatives = placement.choose(chunkId, enc.fragments.length, failed);
@@ -191,7 +215,9 @@ export class ChunkIo {
         }
       }),
     );
-    return {
+    const fragments = enc.fragments;
+    metrics?.observeStage('place', since(tPlace), fragments.reduce((s, f) => s + f.bytes.length, 0));
+    const stored: NewChunk = {
       chunkId,
       plainSize,
       sealedSize: enc.sealedSize,
@@ -200,14 +226,23 @@ export class ChunkIo {
       n: enc.fragments.length,
       fragments: enc.fragments.map((f, i) => ({ idx: f.index, fragmentId: f.id, size: f.bytes.length, peer: chosen[i] })),
     };
+    // Every put resolved, so no store reads the bytes any more (FragmentStore.put): their memory
+    // goes back to the codec (fresh memory per chunk was most of a put's RSS and page faults).
+    if (!retried) t.codec.recycle(enc);
+    return stored;
   }
 
   /** Plaintext of a stored chunk, from the cache or its fragments. */
   read(t: TenantChunks, chunk: ChunkRow): Promise<Buffer> {
     const key = ChunkIo.key(t.tenant, chunk.chunkId);
     const hit = this.#cache?.get(key);
-    if (hit) return Promise.resolve(hit);
+    if (hit) {
+      this.#c.metrics?.countCache('chunk', true);
+      return Promise.resolve(hit);
+    }
     let p = this.#reads.get(key);
+    // a miss = this read goes to the fragments; joining a fetch already in flight is a hit
+    this.#c.metrics?.countCache('chunk', p !== undefined);
     if (!p) {
       p = this.#fetch(t, chunk).then((plain) => {
         this.#cache?.set(key, plain);
@@ -275,6 +310,8 @@ export class ChunkIo {
         await fetch(batch, false);
       }
     };
+    const metrics = this.#c.metrics;
+    let tFetch = metrics ? process.hrtime.bigint() : 0n;
     // Data fragments first: when all k arrive, decoding is a concatenation.
     await fetch(range(0, chunk.k), false);
     for (;;) {
@@ -284,8 +321,17 @@ export class ChunkIo {
         throw new StoreError('Unavailable', `only ${have} of the ${chunk.k} fragments needed for a chunk are reachable`);
       }
       const used = bufs.flatMap((b, i) => (b ? [i] : []));
+      let tDecode = 0n;
+      if (metrics) {
+        tDecode = process.hrtime.bigint();
+        metrics.observeStage('fetch', Number(tDecode - tFetch) / 1e9, used.reduce((s, i) => s + bufs[i]!.length, 0));
+      }
       // take: the fragment buffers move to the worker (no copy on this thread)
       const r = await t.codec.decodeChecked(chunk.chunkId, chunk.sealedSize, chunk.compressed, bufs, ids, { take: true });
+      if (metrics) {
+        metrics.observeStage('decode', since(tDecode), r.plain?.length);
+        tFetch = process.hrtime.bigint();
+      }
       if (r.plain) return r.plain;
       // The moved buffers are gone: the good ones are read again (rare: only after corruption).
       const bad = new Set(r.bad!);

@@ -19,6 +19,9 @@ import type { FragmentStore } from '../core/fragment-store.js';
 import { LocalPlacement } from './local-placement.js';
 import { createMasterKey, deriveTenantKeys, unwrapMasterKey, wrapMasterKey, DEFAULT_KDF_ITERATIONS } from '../crypto/keys.js';
 import { MetaIndex } from '../index/meta-index.js';
+import { meterPlacement } from '../metrics/metered-placement.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { timeChunker } from '../metrics/timed-chunker.js';
 import { ChunkCodec } from './chunk-codec.js';
 import { ChunkIo } from './chunk-io.js';
 import type { CpuPool } from './cpu-pool.js';
@@ -73,6 +76,12 @@ export interface StoreComponents {
    * list a shared remote peer here: fragments other gateways stored there look like orphans.
    */
   ownedStores?: FragmentStore[];
+  /**
+   * Optional recording (docs/metrics.md): pipeline stages, the chunk cache, dedup, and every
+   * fragment operation per peer (the placement's stores are wrapped; use `PeerStore.placement` to
+   * have other users of the placement, e.g. repair, counted too). Undefined = nothing recorded.
+   */
+  metrics?: Metrics;
 }
 
 export interface GcResult {
@@ -93,6 +102,8 @@ const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
 
 export class PeerStore implements TenantStores {
   readonly index: MetaIndex;
+  /** the placement the store uses: components.placement, its stores metered when metrics are given */
+  readonly placement: Placement;
   readonly #ctx: StoreContext;
   readonly #init: Required<StoreInit>;
   readonly #components: StoreComponents;
@@ -105,14 +116,18 @@ export class PeerStore implements TenantStores {
     this.#init = init;
     this.#components = components;
     this.index = index;
+    const { metrics } = components;
+    const placement = metrics ? meterPlacement(components.placement, metrics) : components.placement;
+    this.placement = placement;
     const pins = new Pins();
     this.#ctx = {
       index,
       pins,
-      io: new ChunkIo({ index, placement: components.placement, pins, logger: components.logger }, { cacheSize: init.cacheSize, timeoutMs: init.timeoutMs }),
+      io: new ChunkIo({ index, placement, pins, logger: components.logger, metrics }, { cacheSize: init.cacheSize, timeoutMs: init.timeoutMs }),
       logger: components.logger,
       spoolDir: join(init.stateDir, 'spool'),
-      newChunker,
+      newChunker: metrics ? (seed, avg) => timeChunker(newChunker(seed, avg), metrics) : newChunker,
+      metrics,
       pool: components.pool,
       avgChunkSize: init.avgChunkSize,
       inlineThreshold: init.inlineThreshold,
@@ -225,7 +240,7 @@ export class PeerStore implements TenantStores {
     const seen = new Set<unknown>();
     let total = 0;
     let free = 0;
-    for (const p of this.#components.placement.peers()) {
+    for (const p of this.placement.peers()) {
       if (seen.has(p.store)) continue;
       seen.add(p.store);
       try {
@@ -254,7 +269,7 @@ export class PeerStore implements TenantStores {
 
   async #collect(graceMs: number): Promise<GcResult> {
     const { index, pins, logger } = this.#ctx;
-    const placement = this.#components.placement;
+    const placement = this.placement;
     const result: GcResult = { chunks: 0, fragments: 0, orphans: 0 };
     const cutoff = Date.now() - graceMs;
     const deleteFragment = async (peerId: string | undefined, store: FragmentStore | undefined, id: string): Promise<void> => {
@@ -289,7 +304,7 @@ export class PeerStore implements TenantStores {
       if (!progressed) break;
     }
     // 2. orphans: fragment files no index row references, on stores only this gateway writes to
-    const owned = this.#components.ownedStores ?? (placement instanceof LocalPlacement ? placement.peers().map((p) => p.store) : []);
+    const owned = this.#components.ownedStores ?? (this.#components.placement instanceof LocalPlacement ? placement.peers().map((p) => p.store) : []);
     for (const store of new Set(owned)) {
       const jobs: Promise<void>[] = [];
       try {

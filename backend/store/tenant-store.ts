@@ -63,6 +63,7 @@ import type { Pins } from './pins.js';
 import type { CpuPool } from './cpu-pool.js';
 import { StreamHasher } from './stream-hasher.js';
 import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /** What every tenant store of one PeerStore shares. */
 export interface StoreContext {
@@ -82,6 +83,8 @@ export interface StoreContext {
   maxObjectSize: number;
   /** chunks held back at the start of each multipart part (multipart.ts) */
   headChunks: number;
+  /** optional recording: the `index` stage (each commit transaction), inline objects' dedup bytes */
+  metrics?: Metrics;
 }
 
 export interface TenantContext {
@@ -181,6 +184,7 @@ export class TenantObjectStore implements ObjectStore {
     if (options.checksum) meta.c = { ...options.checksum };
     try {
       const now = Date.now();
+      const t0 = this.#ctx.metrics ? process.hrtime.bigint() : 0n;
       index.tx(() => {
         this.#checkBucket(b);
         evaluateWriteConditions(index.live(b.id, keyBuf), options);
@@ -196,6 +200,9 @@ export class TenantObjectStore implements ObjectStore {
           now,
         });
       });
+      this.#observeCommit(t0, got.size);
+      // inline objects never reach the chunk writer (which counts dedup): all their bytes are new
+      if (got.inline) this.#ctx.metrics?.addDedup(got.size, got.size);
       return this.#info(bucket, key, index.live(b.id, keyBuf)!);
     } catch (err) {
       dropUploading();
@@ -521,6 +528,7 @@ export class TenantObjectStore implements ObjectStore {
       chosen.map((p) => ({ size: p.size, seam: JSON.parse(p.seam) as SeamInfo, interior: index.partChunks(u.id, p.partNumber) })),
     );
     try {
+      const t0 = this.#ctx.metrics ? process.hrtime.bigint() : 0n;
       index.tx(() => {
         this.#checkBucket(b);
         if (!index.upload(uploadId)) throw new StoreError('NoSuchUpload', `multipart upload "${uploadId}" was completed or aborted`);
@@ -538,6 +546,7 @@ export class TenantObjectStore implements ObjectStore {
         });
         index.dropUpload(u.id, now);
       });
+      this.#observeCommit(t0, size);
     } finally {
       for (const c of assembled.chunks) c.handle?.release();
     }
@@ -610,6 +619,11 @@ export class TenantObjectStore implements ObjectStore {
   }
 
   // ---- internals -----------------------------------------------------------------------------
+
+  /** The `index` stage: one commit transaction (a version and its chunk list), `bytes` = object size. */
+  #observeCommit(t0: bigint, bytes: number): void {
+    this.#ctx.metrics?.observeStage('index', Number(process.hrtime.bigint() - t0) / 1e9, bytes);
+  }
 
   #bucket(name: string): BucketRow {
     const b = this.#ctx.index.bucket(this.#t.id, name);

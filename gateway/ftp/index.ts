@@ -12,6 +12,7 @@ import { constants } from 'node:crypto';
 import { FtpSrv, type FtpConnection } from 'ftp-srv';
 import type { Logger } from '../../backend/core/logger.js';
 import type { TenantStores } from '../../backend/core/object-store.js';
+import type { Metrics } from '../../backend/metrics/metrics.js';
 import type { UserRegistry } from '../common/users.js';
 import { LoginThrottle } from '../common/login-throttle.js';
 import { PathView, type FsStat } from '../common/path-view.js';
@@ -41,6 +42,8 @@ export interface FtpComponents {
   stores: TenantStores;
   logger: Logger;
   throttle?: LoginThrottle;
+  /** one observation per command (protocol ftp, operation = the verb, code = OK or the 4xx/5xx reply); optional */
+  metrics?: Metrics;
 }
 
 export interface FtpServer {
@@ -122,6 +125,56 @@ function normalizeIp(ip: string | undefined): string {
 }
 
 let registryPatched = false;
+
+interface MeteredConnection {
+  fs: unknown;
+  commands: { parse(message: string): Command; handle(command: string | Command): unknown };
+  reply(options?: unknown, ...letters: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Request metrics for one FTP connection, hooked where ftp-srv dispatches every command
+ * (FtpCommands.handle): one observation per command, its code the last reply code the command
+ * sent (a 4xx/5xx number, else OK), bytes from the file system's transfer counters. Directives
+ * ftp-srv does not know count as OTHER, so labels stay bounded.
+ */
+function meterConnection(connection: MeteredConnection, metrics: Metrics, known: ReadonlySet<string>): void {
+  const commands = connection.commands;
+  const handle = commands.handle.bind(commands);
+  const reply = connection.reply.bind(connection);
+  let lastCode: number | undefined;
+  connection.reply = (options?: unknown, ...letters: unknown[]) => {
+    const code = typeof options === 'number' ? options : (options as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'number') lastCode = code;
+    return reply(options, ...letters);
+  };
+  commands.handle = (command: string | Command) => {
+    const parsed = typeof command === 'string' ? commands.parse(command) : command;
+    const operation = known.has(parsed.directive) ? parsed.directive : 'OTHER';
+    const t0 = process.hrtime.bigint();
+    lastCode = undefined;
+    const finish = (): void => {
+      const moved = connection.fs instanceof StoreFtpFileSystem ? connection.fs.takeTransferred() : { bytesIn: 0, bytesOut: 0 };
+      metrics.observeRequest({
+        protocol: 'ftp',
+        operation,
+        code: lastCode === undefined || lastCode < 400 ? 'OK' : String(lastCode),
+        seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+        ...moved,
+      });
+    };
+    return Promise.resolve(handle(parsed)).then(
+      (r) => {
+        finish();
+        return r;
+      },
+      (err: unknown) => {
+        finish();
+        throw err;
+      },
+    );
+  };
+}
 
 /**
  * ftp-srv 4.6.3 has no MLSD/MLST and no way to require TLS before login, and its command table is
@@ -320,6 +373,12 @@ export async function startFtpServer(init: FtpInit, components: FtpComponents): 
       .catch((err: Error) => reject(err));
   });
   server.on('client-error', ({ error }) => log.debug({ err: error }, 'ftp client error'));
+  if (components.metrics) {
+    const metrics = components.metrics;
+    const known = new Set(Object.keys(createRequire(import.meta.url)('ftp-srv/src/commands/registry') as Registry));
+    // 'connect' (every control connection, before login) is emitted by ftp-srv but not in its types
+    (server as unknown as NodeJS.EventEmitter).on('connect', ({ connection }: { connection: MeteredConnection }) => meterConnection(connection, metrics, known));
+  }
 
   await server.listen();
   const addr = (server as unknown as { server: Server }).server.address() as AddressInfo;

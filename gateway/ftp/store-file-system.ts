@@ -38,12 +38,27 @@ export class StoreFtpFileSystem extends FileSystem {
   readonly #view: PathView;
   readonly #spoolDir?: string;
   #cwd = '/';
+  /** payload bytes of transfers since the last takeTransferred() (request metrics) */
+  #bytesIn = 0;
+  #bytesOut = 0;
 
   constructor(connection: FtpConnection, view: PathView, spoolDir?: string) {
     super(connection, { root: '/', cwd: '/' });
     this.#view = view;
     this.#spoolDir = spoolDir;
   }
+
+  /** Bytes received (STOR, APPE) and sent (RETR, whole downloads only) since the last call. */
+  takeTransferred(): { bytesIn: number; bytesOut: number } {
+    const r = { bytesIn: this.#bytesIn, bytesOut: this.#bytesOut };
+    this.#bytesIn = 0;
+    this.#bytesOut = 0;
+    return r;
+  }
+
+  #countIn = (n: number): void => {
+    this.#bytesIn += n;
+  };
 
   #abs(path: string | undefined): string {
     return parsePath(path ?? '.', this.#cwd).path;
@@ -87,9 +102,11 @@ export class StoreFtpFileSystem extends FileSystem {
       const spool = await WriteSpool.open(this.#view, path, { truncate: false, dir: this.#spoolDir });
       if (!append) await spool.truncate(Math.min(start ?? 0, spool.size));
       let offset = append ? spool.size : (start ?? 0);
+      const count = this.#countIn;
       const stream = new Writable({
         highWaterMark: 1 << 20,
         write(chunk: Buffer, _enc, cb) {
+          count(chunk.length);
           spool.write(offset, chunk).then(() => {
             offset += chunk.length;
             cb();
@@ -111,9 +128,11 @@ export class StoreFtpFileSystem extends FileSystem {
     const pass = new PassThrough({ highWaterMark: 1 << 20 });
     const put = this.#view.write(path, pass);
     put.catch(() => undefined);
+    const count = this.#countIn;
     return new Writable({
       highWaterMark: 1 << 20,
       write(chunk: Buffer, _enc, cb) {
+        count(chunk.length);
         if (pass.write(chunk)) cb();
         else pass.once('drain', () => cb());
       },
@@ -133,6 +152,10 @@ export class StoreFtpFileSystem extends FileSystem {
     return wrap(async () => {
       const path = this.#abs(fileName);
       const r = await this.#view.read(path, start ? { range: { start } } : {});
+      // counted once, when the whole body was read (no per-chunk work)
+      r.body.once('end', () => {
+        this.#bytesOut += r.contentLength;
+      });
       return { stream: r.body, clientPath: path };
     });
   }

@@ -11,6 +11,7 @@ import ssh2 from 'ssh2';
 import { readFile } from 'node:fs/promises';
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../backend/core/logger.js';
+import type { Metrics } from '../../backend/metrics/metrics.js';
 import type { TenantStores } from '../../backend/core/object-store.js';
 import type { User, UserRegistry } from '../common/users.js';
 import { LoginThrottle } from '../common/login-throttle.js';
@@ -32,6 +33,8 @@ export interface SftpComponents {
   stores: TenantStores;
   logger: Logger;
   throttle?: LoginThrottle;
+  /** request metrics (protocol sftp; see session.ts for what counts as one); optional */
+  metrics?: Metrics;
 }
 
 export interface SftpServer {
@@ -161,7 +164,7 @@ export async function startSftpServer(init: SftpInit, components: SftpComponents
           const sftp = acceptSftp();
           const view = stores.open(authed).then((store) => new PathView(store));
           view.catch((err: unknown) => log.error({ err }, 'cannot open tenant store'));
-          new SftpSession(sftp, view, { stores, log, spoolDir: init.spoolDir, beforeSend });
+          new SftpSession(sftp, view, { stores, log, spoolDir: init.spoolDir, beforeSend, metrics: components.metrics });
         });
         // No shells, exec or port forwarding: this server only speaks SFTP.
         session.on('shell', (_a, reject) => reject());

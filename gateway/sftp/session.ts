@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import ssh2 from 'ssh2';
 import type { Logger } from '../../backend/core/logger.js';
 import type { TenantStores } from '../../backend/core/object-store.js';
+import type { Metrics } from '../../backend/metrics/metrics.js';
 import { FsError, resolveNavigation, type FsStat, type PathView } from '../common/path-view.js';
 import { WriteSpool } from '../common/spool.js';
 import { sftpStatus } from './errors.js';
@@ -50,10 +51,27 @@ const WRITE_LENGTH = 32 * 1024;
 /** Channel window kept open for the client's uploads (ssh2 would refill to 2 MiB only). */
 const UPLOAD_WINDOW = 16 * 1024 * 1024;
 
+/** STATUS_CODE number → name, the `code` label of failed requests (NO_SUCH_FILE…). */
+const STATUS_NAME = new Map<number, string>(Object.entries(STATUS_CODE).map(([name, code]) => [code as number, name]));
+
+/**
+ * Metrics of one handle, recorded once when it closes: a file transfer (READ = opened for reading,
+ * WRITE = opened for writing, through to the commit) or a directory listing (READDIR). Bytes are
+ * summed per request (one addition, no recording per packet).
+ */
+interface HandleMeter {
+  op: 'READ' | 'WRITE' | 'READDIR';
+  t0: bigint;
+  bytesIn: number;
+  bytesOut: number;
+  /** the first request on the handle that failed */
+  error?: string;
+}
+
 type Handle =
-  | { kind: 'read'; path: string; stat: FsStat; reader: SequentialReader; queue: Promise<unknown> }
+  | { kind: 'read'; path: string; stat: FsStat; reader: SequentialReader; queue: Promise<unknown>; meter?: HandleMeter }
   | WriteHandle
-  | { kind: 'dir'; path: string; sent: boolean; queue: Promise<unknown> };
+  | { kind: 'dir'; path: string; sent: boolean; queue: Promise<unknown>; meter?: HandleMeter };
 
 /** A handle open for writing: a sequential upload until it needs random access, then a spool. */
 interface WriteHandle {
@@ -63,6 +81,7 @@ interface WriteHandle {
   spool?: WriteSpool;
   append: boolean;
   queue: Promise<unknown>;
+  meter?: HandleMeter;
 }
 
 function attrsOf(st: FsStat): Attributes {
@@ -109,6 +128,17 @@ export interface SftpSessionInit {
   /** called with the size of each outgoing channel packet of the session (index.ts batches
    *  small replies into one socket write per tick) */
   beforeSend?: (size: number) => void;
+  /**
+   * Request metrics (protocol sftp), optional: one observation per file handle at CLOSE (READ /
+   * WRITE with its bytes and open-to-close time; READDIR per listing) and one per metadata request
+   * (STAT, LSTAT, FSTAT, SETSTAT, FSETSTAT, REMOVE, MKDIR, RMDIR, RENAME, REALPATH, EXTENDED).
+   */
+  metrics?: Metrics;
+}
+
+/** The `code` label of a failed SFTP request: the status sent (NO_SUCH_FILE, FAILURE…). */
+function statusName(err: unknown): string {
+  return STATUS_NAME.get(sftpStatus(err).code) ?? 'FAILURE';
 }
 
 export class SftpSession {
@@ -138,33 +168,33 @@ export class SftpSession {
 
   #listen(): void {
     const s = this.#sftp;
-    s.on('OPEN', (id, path, flags) => this.#do(id, () => this.#open(id, path, flags)));
+    s.on('OPEN', (id, path, flags) => this.#do(id, undefined, () => this.#open(id, path, flags)));
     s.on('READ', (id, h, offset, len) => this.#onHandle(id, h, (hd) => this.#read(id, hd, offset, len)));
     s.on('WRITE', (id, h, offset, data) => {
       this.#openWindow();
       this.#onHandle(id, h, (hd) => this.#write(id, hd, offset, data));
     });
     s.on('CLOSE', (id, h) => this.#onHandle(id, h, (hd) => this.#close(id, h, hd)));
-    s.on('FSTAT', (id, h) => this.#onHandle(id, h, (hd) => this.#fstat(id, hd)));
-    s.on('FSETSTAT', (id, h, attrs) => this.#onHandle(id, h, (hd) => this.#fsetstat(id, hd, attrs)));
-    s.on('OPENDIR', (id, path) => this.#do(id, () => this.#opendir(id, path)));
+    s.on('FSTAT', (id, h) => this.#onHandle(id, h, (hd) => this.#fstat(id, hd), 'FSTAT'));
+    s.on('FSETSTAT', (id, h, attrs) => this.#onHandle(id, h, (hd) => this.#fsetstat(id, hd, attrs), 'FSETSTAT'));
+    s.on('OPENDIR', (id, path) => this.#do(id, undefined, () => this.#opendir(id, path)));
     s.on('READDIR', (id, h) => this.#onHandle(id, h, (hd) => this.#readdir(id, hd)));
-    s.on('STAT', (id, path) => this.#do(id, async () => this.#sftp.attrs(id, attrsOf(await this.#view.stat(path)))));
-    s.on('LSTAT', (id, path) => this.#do(id, async () => this.#sftp.attrs(id, attrsOf(await this.#view.stat(path)))));
-    s.on('SETSTAT', (id, path, attrs) => this.#do(id, () => this.#setstat(id, path, attrs)));
-    s.on('REMOVE', (id, path) => this.#do(id, async () => this.#ok(id, await this.#view.unlink(path))));
-    s.on('MKDIR', (id, path) => this.#do(id, async () => this.#ok(id, await this.#view.mkdir(path))));
-    s.on('RMDIR', (id, path) => this.#do(id, async () => this.#ok(id, await this.#view.rmdir(path))));
-    s.on('RENAME', (id, from, to) => this.#do(id, async () => this.#ok(id, await this.#view.rename(from, to, { overwrite: false }))));
+    s.on('STAT', (id, path) => this.#do(id, 'STAT', async () => this.#sftp.attrs(id, attrsOf(await this.#view.stat(path)))));
+    s.on('LSTAT', (id, path) => this.#do(id, 'LSTAT', async () => this.#sftp.attrs(id, attrsOf(await this.#view.stat(path)))));
+    s.on('SETSTAT', (id, path, attrs) => this.#do(id, 'SETSTAT', () => this.#setstat(id, path, attrs)));
+    s.on('REMOVE', (id, path) => this.#do(id, 'REMOVE', async () => this.#ok(id, await this.#view.unlink(path))));
+    s.on('MKDIR', (id, path) => this.#do(id, 'MKDIR', async () => this.#ok(id, await this.#view.mkdir(path))));
+    s.on('RMDIR', (id, path) => this.#do(id, 'RMDIR', async () => this.#ok(id, await this.#view.rmdir(path))));
+    s.on('RENAME', (id, from, to) => this.#do(id, 'RENAME', async () => this.#ok(id, await this.#view.rename(from, to, { overwrite: false }))));
     s.on('REALPATH', (id, path) =>
-      this.#do(id, async () => {
+      this.#do(id, 'REALPATH', async () => {
         const p = resolveNavigation(path === '' ? '.' : path, '/');
         this.#sftp.name(id, [{ filename: p, longname: p, attrs: {} as Attributes }]);
       }),
     );
     s.on('READLINK', (id) => this.#sftp.status(id, STATUS_CODE.PERMISSION_DENIED, 'EPERM: symbolic links are not supported'));
     s.on('SYMLINK', (id) => this.#sftp.status(id, STATUS_CODE.PERMISSION_DENIED, 'EPERM: symbolic links are not supported'));
-    s.on('EXTENDED', (id, name, data) => this.#do(id, () => this.#extended(id, name, data)));
+    s.on('EXTENDED', (id, name, data) => this.#do(id, 'EXTENDED', () => this.#extended(id, name, data)));
     s.on('error', (err: Error) => this.#init.log.debug({ err }, 'sftp session error'));
     // The client half-closed the channel (sftp -b ending early, a killed sshfs): close our side
     // too, or the client waits for it forever.
@@ -227,6 +257,20 @@ export class SftpSession {
     };
   }
 
+  #observe(operation: string, t0: bigint, code: string, bytesIn = 0, bytesOut = 0): void {
+    this.#init.metrics?.observeRequest({ protocol: 'sftp', operation, code, seconds: Number(process.hrtime.bigint() - t0) / 1e9, bytesIn, bytesOut });
+  }
+
+  #meter(op: HandleMeter['op'], t0: bigint): HandleMeter | undefined {
+    return this.#init.metrics ? { op, t0, bytesIn: 0, bytesOut: 0 } : undefined;
+  }
+
+  /** Records a handle's transfer once (at CLOSE, or when the session ends with it open). */
+  #finishMeter(m: HandleMeter | undefined, code?: string): void {
+    if (!m) return;
+    this.#observe(m.op, m.t0, code ?? m.error ?? 'OK', m.bytesIn, m.bytesOut);
+  }
+
   #ok(id: number, _v?: unknown): void {
     this.#sftp.status(id, STATUS_CODE.OK);
   }
@@ -246,12 +290,21 @@ export class SftpSession {
    * LSTAT of the new file, and must see the file; a rename or remove must see the commit of a
    * handle closed just before it.
    */
-  #do(id: number, fn: () => Promise<void> | void): void {
+  #do(id: number, op: string | undefined, fn: () => Promise<void> | void): void {
+    const t0 = op !== undefined && this.#init.metrics ? process.hrtime.bigint() : undefined;
     const next = this.#pathQueue
       .then(() => this.#ready)
       .then(() => this.#settled())
       .then(fn)
-      .catch((err: unknown) => this.#fail(id, err));
+      .then(
+        () => {
+          if (t0 !== undefined) this.#observe(op!, t0, 'OK');
+        },
+        (err: unknown) => {
+          if (t0 !== undefined) this.#observe(op!, t0, statusName(err));
+          this.#fail(id, err);
+        },
+      );
     this.#pathQueue = next;
   }
 
@@ -259,13 +312,26 @@ export class SftpSession {
     while (this.#commits.size > 0) await Promise.allSettled([...this.#commits]);
   }
 
-  #onHandle(id: number, raw: Buffer, fn: (h: Handle) => Promise<void> | void): void {
+  /** `op` names a metadata request observed on its own; transfers are observed per handle. */
+  #onHandle(id: number, raw: Buffer, fn: (h: Handle) => Promise<void> | void, op?: string): void {
     const h = this.#handles.get(raw.toString('hex'));
     if (!h) {
       this.#sftp.status(id, STATUS_CODE.FAILURE, 'invalid handle');
       return;
     }
-    const next = h.queue.then(() => fn(h)).catch((err: unknown) => this.#fail(id, err));
+    const t0 = op !== undefined && this.#init.metrics ? process.hrtime.bigint() : undefined;
+    const next = h.queue
+      .then(() => fn(h))
+      .then(
+        () => {
+          if (t0 !== undefined) this.#observe(op!, t0, 'OK');
+        },
+        (err: unknown) => {
+          if (t0 !== undefined) this.#observe(op!, t0, statusName(err));
+          else if (h.meter) h.meter.error ??= statusName(err);
+          this.#fail(id, err);
+        },
+      );
     h.queue = next;
   }
 
@@ -277,11 +343,22 @@ export class SftpSession {
 
   async #open(id: number, path: string, flags: number): Promise<void> {
     const write = (flags & (OPEN_MODE.WRITE | OPEN_MODE.APPEND)) !== 0;
+    const t0 = this.#init.metrics ? process.hrtime.bigint() : 0n;
+    try {
+      await this.#openHandle(id, path, flags, write, this.#meter(write ? 'WRITE' : 'READ', t0));
+    } catch (err) {
+      // a transfer that never got a handle is still one failed READ / WRITE
+      if (this.#init.metrics) this.#observe(write ? 'WRITE' : 'READ', t0, statusName(err));
+      throw err;
+    }
+  }
+
+  async #openHandle(id: number, path: string, flags: number, write: boolean, meter: HandleMeter | undefined): Promise<void> {
     if (!write) {
       const stat = await this.#view.stat(path);
       if (stat.type !== 'file') throw new FsError('EISDIR', `${stat.path} is a folder`);
       const reader = new SequentialReader(this.#view, stat.path, stat.size);
-      this.#sftp.handle(id, this.#newHandle({ kind: 'read', path: stat.path, stat, reader, queue: Promise.resolve() }));
+      this.#sftp.handle(id, this.#newHandle({ kind: 'read', path: stat.path, stat, reader, queue: Promise.resolve(), meter }));
       return;
     }
     const create = (flags & OPEN_MODE.CREAT) !== 0;
@@ -290,7 +367,7 @@ export class SftpSession {
     const append = (flags & OPEN_MODE.APPEND) !== 0;
     const exists = await this.#view.exists(path);
     if (!create && !exists) throw new FsError('ENOENT', `${path}: no such file`);
-    const h: WriteHandle = { kind: 'write', path, append, queue: Promise.resolve() };
+    const h: WriteHandle = { kind: 'write', path, append, queue: Promise.resolve(), meter };
     // A write-only handle on an empty (new or truncated) file streams into the store; one that
     // keeps content, appends or may read back needs random access, hence the spool.
     if (!append && (flags & OPEN_MODE.READ) === 0 && (truncate || !exists)) {
@@ -341,7 +418,10 @@ export class SftpSession {
     const len = Math.min(requested, MAX_PACKET - 1024);
     const data = h.kind === 'read' ? await h.reader.read(offset, len) : await (await this.#toSpool(h, 'a read')).read(offset, len);
     if (data.length === 0) this.#sftp.status(id, STATUS_CODE.EOF);
-    else this.#sendData(id, data);
+    else {
+      if (h.meter) h.meter.bytesOut += data.length;
+      this.#sendData(id, data);
+    }
   }
 
   /**
@@ -387,6 +467,7 @@ export class SftpSession {
 
   async #write(id: number, h: Handle, offset: number, data: Buffer): Promise<void> {
     if (h.kind !== 'write') throw new FsError('EACCES', 'handle not open for writing');
+    if (h.meter) h.meter.bytesIn += data.length;
     if (h.upload) {
       try {
         await h.upload.write(offset, data);
@@ -411,10 +492,14 @@ export class SftpSession {
       this.#commits.add(commit);
       try {
         await commit;
+      } catch (err) {
+        this.#finishMeter(h.meter, statusName(err));
+        throw err;
       } finally {
         this.#commits.delete(commit);
       }
     }
+    this.#finishMeter(h.meter);
     this.#ok(id);
   }
 
@@ -454,9 +539,16 @@ export class SftpSession {
   }
 
   async #opendir(id: number, path: string): Promise<void> {
-    const st = await this.#view.stat(path);
-    if (st.type !== 'dir') throw new FsError('ENOTDIR', `${st.path} is a file`);
-    this.#sftp.handle(id, this.#newHandle({ kind: 'dir', path: st.path, sent: false, queue: Promise.resolve() }));
+    const t0 = this.#init.metrics ? process.hrtime.bigint() : 0n;
+    let st: FsStat;
+    try {
+      st = await this.#view.stat(path);
+      if (st.type !== 'dir') throw new FsError('ENOTDIR', `${st.path} is a file`);
+    } catch (err) {
+      if (this.#init.metrics) this.#observe('READDIR', t0, statusName(err));
+      throw err;
+    }
+    this.#sftp.handle(id, this.#newHandle({ kind: 'dir', path: st.path, sent: false, queue: Promise.resolve(), meter: this.#meter('READDIR', t0) }));
   }
 
   async #readdir(id: number, h: Handle): Promise<void> {
@@ -527,6 +619,7 @@ export class SftpSession {
 
   #cleanup(): void {
     for (const h of this.#handles.values()) {
+      this.#finishMeter(h.meter, 'Aborted');
       // A connection lost mid-write must not publish a half-written file.
       if (h.kind === 'write') void (h.upload ?? h.spool)?.abort();
       if (h.kind === 'read') h.reader.close();

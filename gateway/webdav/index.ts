@@ -11,6 +11,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../backend/core/logger.js';
 import type { ObjectStore, TenantStores } from '../../backend/core/object-store.js';
+import { observeHttpExchange } from '../../backend/metrics/http-exchange.js';
+import type { Metrics } from '../../backend/metrics/metrics.js';
 import { PathView, toFsError } from '../common/path-view.js';
 import type { User, UserRegistry } from '../common/users.js';
 import { LoginThrottle } from '../common/login-throttle.js';
@@ -40,6 +42,8 @@ export interface WebdavComponents {
   logger: Logger;
   /** shared with the other file protocols so a guesser cannot switch protocol to go faster */
   throttle?: LoginThrottle;
+  /** one observation per request (protocol webdav, operation = method); optional */
+  metrics?: Metrics;
 }
 
 export interface WebdavHandler {
@@ -51,6 +55,8 @@ export interface WebdavHandler {
 const BODY_METHODS = new Set(['PROPFIND', 'PROPPATCH', 'LOCK', 'MKCOL']);
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND']);
 const ALLOW = 'OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK';
+/** Metric label values: the methods above; anything else counts as OTHER (labels stay bounded). */
+const KNOWN_METHODS = new Set(ALLOW.split(', '));
 /** Largest XML request body accepted (PROPFIND, PROPPATCH, LOCK). */
 const MAX_XML_BODY = 1 << 20;
 const REALM = 'Basic realm="PeerStor", charset="UTF-8"';
@@ -214,6 +220,10 @@ export function createWebdavHandler(init: WebdavInit, components: WebdavComponen
 
   return {
     handler(req, res) {
+      if (components.metrics) {
+        const method = (req.method ?? 'GET').toUpperCase();
+        observeHttpExchange(components.metrics, req, res, { protocol: 'webdav', operation: KNOWN_METHODS.has(method) ? method : 'OTHER' });
+      }
       handle(req, res).catch((err: unknown) => {
         log.error({ err, method: req.method, url: req.url }, 'webdav request failed');
         if (res.headersSent) res.destroy();
