@@ -131,9 +131,13 @@ export async function startPeerNode(init: PeerNodeInit): Promise<PeerNode> {
 
   let scrubbing: Promise<ScrubResult> | undefined;
   const scrub = (): Promise<ScrubResult> => {
+    const t0 = process.hrtime.bigint();
     scrubbing ??= store
       .scrub()
       .then((r) => {
+        // one scrub = one operation on this peer's own store; corrupt fragments count as failures
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        init.metrics?.observeFragment({ peer: identity.peerId, op: 'scrub', seconds, ...(r.corrupt.length > 0 ? { error: 'Corrupt' } : {}) });
         if (r.corrupt.length > 0) log.warn({ corrupt: r.corrupt, checked: r.checked }, `scrub: ${r.corrupt.length} corrupt fragment(s) dropped`);
         else log.info({ checked: r.checked }, 'scrub: all fragments intact');
         return r;
