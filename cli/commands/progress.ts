@@ -1,7 +1,7 @@
 /**
  * Progress of the offline commands (gc, scrub, verify, repair): a bar with rate and ETA redrawn on
  * stderr when stderr is a terminal; otherwise structured log lines through the command's logger
- * every --progress-interval (journald, pipes, CI), plus one at the end.
+ * every --progress-interval (journald, pipes, CI), plus one at the end. Also: how they stop early.
  */
 import type { Logger } from '../../backend/core/logger.js';
 import { createProgress, type Progress, type ProgressInit } from '../../backend/core/progress.js';
@@ -30,4 +30,19 @@ export function commandProgress(
     logger: terminal.tty ? undefined : logger,
     intervalMs: config.progressIntervalMs,
   });
+}
+
+/**
+ * The first SIGINT / SIGTERM aborts io.signal (main() wires it): long offline work checks this
+ * between items and stops cleanly, leaving what it did so far (a second signal kills the process).
+ */
+export function throwIfInterrupted(io: CliIo, command: string): void {
+  if (io.signal.aborted) throw new InterruptedError(command);
+}
+
+export class InterruptedError extends Error {
+  constructor(command: string) {
+    super(`${command}: interrupted (SIGINT / SIGTERM); what was done so far is kept`);
+    this.name = 'InterruptedError';
+  }
 }

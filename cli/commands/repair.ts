@@ -15,7 +15,7 @@ import { RepairWorker, type RepairStats } from '../../backend/network/repair.js'
 import type { CliConfig } from '../config.js';
 import { buildComponents, openOfflineStore } from '../compose.js';
 import type { CliIo } from '../io.js';
-import { commandProgress, NO_TERMINAL, type Terminal } from './progress.js';
+import { commandProgress, NO_TERMINAL, throwIfInterrupted, type Terminal } from './progress.js';
 
 export interface RepairSummary {
   /** fragment rows read back and re-hashed */
@@ -57,6 +57,7 @@ export async function runRepair(config: CliConfig, io: CliIo, terminal: Terminal
       const checking = commandProgress(config, io, c.logger, terminal, { label: 'repair: fragments checked', unit: 'items', total: index.stats().fragments });
       try {
         for (;;) {
+          throwIfInterrupted(io, 'repair');
           const r = await audit.run({ limit: AUDIT_BATCH, verify: true, timeoutMs: config.timeoutMs });
           summary.fragmentsChecked += r.checked;
           summary.fragmentsMissing += r.missing;
@@ -84,6 +85,7 @@ export async function runRepair(config: CliConfig, io: CliIo, terminal: Terminal
           if (page.length === 0) break;
           after = page[page.length - 1].chunkId;
           for (const chunk of page) {
+            throwIfInterrupted(io, 'repair');
             stats.chunks++;
             try {
               const written = await worker.repairChunk(chunk, stats);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { CliConfig } from '../config.js';
 import { buildComponents } from '../compose.js';
 import type { CliIo } from '../io.js';
-import { commandProgress, NO_TERMINAL, type Terminal } from './progress.js';
+import { commandProgress, InterruptedError, NO_TERMINAL, type Terminal } from './progress.js';
 
 export interface ScrubSummary {
   fragments: number;
@@ -43,13 +43,17 @@ export async function runScrub(config: CliConfig, io: CliIo, terminal: Terminal 
     let bytes = 0;
     let result;
     try {
-      result = await store.scrub((p) => {
-        fragments = p.checked;
-        bytes = p.bytes;
-        progress.update(p.bytes);
-      });
+      result = await store.scrub(
+        (p) => {
+          fragments = p.checked;
+          bytes = p.bytes;
+          progress.update(p.bytes);
+        },
+        { signal: io.signal },
+      );
     } catch (err) {
       progress.done({ failed: true });
+      if (io.signal.aborted) throw new InterruptedError('scrub');
       throw err;
     }
     progress.done({ message: `${fragments} fragments, ${result.corrupt.length} corrupt` });

@@ -21,7 +21,7 @@ import type { CliConfig } from '../config.js';
 import { buildComponents, loadUsers, openOfflineStore } from '../compose.js';
 import type { CliIo } from '../io.js';
 import { UsageError } from '../usage-error.js';
-import { commandProgress, NO_TERMINAL, type Terminal } from './progress.js';
+import { commandProgress, NO_TERMINAL, throwIfInterrupted, type Terminal } from './progress.js';
 
 export interface DamagedObject {
   user: string;
@@ -146,6 +146,7 @@ export async function runVerify(config: CliConfig, io: CliIo, terminal: Terminal
       try {
         for (const t of tenants) {
           for await (const o of objectsOf(t.store)) {
+            throwIfInterrupted(io, 'verify');
             const before = progress.value;
             const r = await checkObject(t.store, o.bucket, o.key, progress);
             summary.objects++;

@@ -39,14 +39,15 @@ function io(out: { stdout: string; stderr: string; logs: Record<string, unknown>
     stderr: (t) => void (out.stderr += t),
     env: {},
     home: '/nonexistent-home',
-    signal: AbortSignal.abort(),
+    // never aborted: the offline commands stop early on an aborted signal (SIGINT)
+    signal: new AbortController().signal,
     logger: pino({ level: 'info' }, { write: (line: string) => void out.logs.push(JSON.parse(line)) }),
   };
 }
 
-async function run(argv: string[]): Promise<Run> {
+async function run(argv: string[], signal?: AbortSignal): Promise<Run> {
   const out = { stdout: '', stderr: '', logs: [] as Record<string, unknown>[] };
-  const code = await main(argv, io(out));
+  const code = await main(argv, { ...io(out), ...(signal ? { signal } : {}) });
   return { code, ...out };
 }
 
@@ -221,7 +222,7 @@ test('a chunk with fewer than k fragments: verify names the object, repair repor
   }
 });
 
-test('verify needs a user; repair and verify refuse a store on the peer network; scrub draws a bar on a terminal', async () => {
+test('verify needs a user and the store\'s K,N; scrub draws a bar on a terminal; SIGINT stops; repair and verify refuse a store on the peer network', async () => {
   const b = await buildStore({ x: randomBytes(100 * 1024) });
   try {
     const noUser = await run(['verify', '-v', `${b.vol}::rw`]);
@@ -240,6 +241,14 @@ test('verify needs a user; repair and verify refuse a store on the peer network;
     assert.match(stderr, /\rscrub \[[#-]+\] +\d+ % /);
     assert.match(stderr, /\rscrub: [^\n]+ \(100\.0 %\)[^\n]*\n$/);
     assert.equal(progressLogs(out, /scrub/).length, 0, 'no progress log lines on a terminal');
+
+    // SIGINT (an aborted signal) stops the long commands with exit 1 and says so
+    for (const argv of [['scrub'], ['repair'], ['verify', '--user', `${USER.accessKey}:${USER.secretKey}`]]) {
+      const r = await run([...argv, '-v', `${b.vol}::rw`], AbortSignal.abort());
+      assert.equal(r.code, 1, `${argv[0]}: ${r.stderr}`);
+      assert.equal(r.stderr, `peerstor: ${argv[0]}: interrupted (SIGINT / SIGTERM); what was done so far is kept\n`);
+      assert.ok(r.logs.some((l) => typeof l.msg === 'string' && l.msg.includes('(stopped early)')), `${argv[0]} says it stopped early`);
+    }
 
     await mkdir(join(b.vol, '.peerstor-peer'));
     for (const cmd of ['repair', 'verify']) {
