@@ -10,12 +10,15 @@
  *      round(p·16) = 2, 3, 5, 8 peers (12.5, 18.75, 31.25, 50 %). MiB/s as a fraction of the healthy
  *      GET. With 10+6 coding, 8 dead of 16 leaves every chunk 8 < 10 fragments: the right answer is
  *      a clean 503, and the figure is the time to that error.
- *   3. BENCH_WIDE_PEERS (default 24; 0 skips): a fresh cluster of that many peers, BENCH_WIDE_MIB
- *      (default 256) MiB put, half the peers SIGKILLed: chunks readable by the gateway's own count
- *      (/-/status) and by ranged GETs of 1 MiB every 8 MiB, and what a whole-object GET does.
+ *   3. Only with BENCH_WIDE_PEERS=N (e.g. 24; a second cluster start costs minutes on a loaded
+ *      machine): a fresh cluster of N peers, BENCH_WIDE_MIB (default 256) MiB put, half the peers
+ *      SIGKILLed: chunks readable by the gateway's own count (/-/status) and by ranged GETs of
+ *      1 MiB every 8 MiB, and what a whole-object GET does.
  * Every figure: MiB/s, and CPU ms/MiB of the gateway, of all peers together (/proc/<pid>/stat
- * utime+stime) and of this client (SDK, SigV4, SHA-256). The machine's load average is printed
- * with each phase; the machine is shared, so CPU ms/MiB is the steadier number.
+ * utime+stime) and of this client (SDK, SigV4, SHA-256); "net" columns subtract the idle
+ * background (heartbeats, DHT, upkeep) sampled for 5 s before the PUT, which dominates when a phase
+ * runs slowly. The machine's load average is printed with each phase; the machine is shared, so
+ * CPU ms/MiB is the steadier number.
  *
  * The gateway runs with --cache-size 0 so that every GET really reads fragments from the peers
  * (a 1 GiB sequential read would not hit a 256 MiB LRU anyway; a smaller BENCH_MIB would).
@@ -23,7 +26,8 @@
  * for repair passes and fragment-read warnings are counted per phase and printed with it.
  *
  *   node --import tsx bench/cluster.bench.ts
- *   BENCH_MIB=256 BENCH_WIDE_PEERS=0 node --import tsx bench/cluster.bench.ts      quick
+ *   BENCH_MIB=256 node --import tsx bench/cluster.bench.ts      quicker
+ *   BENCH_WIDE_PEERS=24 node --import tsx bench/cluster.bench.ts   with the wide 50 % run
  *   BENCH_PROFILE=1 node --import tsx bench/cluster.bench.ts   instead: PUT only, gateway under
  *      --cpu-prof; prints where its CPU went during the PUT (self time by function and by module,
  *      main thread and worker threads apart)
@@ -37,7 +41,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { measure, randomBytesFast, report, type Measurement } from './lib.js';
+import { measure, randomBytesFast, report, type BenchTick, type Measurement } from './lib.js';
 import { Cluster } from '../test/network/helpers/cluster.js';
 import { startGateway, type GatewayProc, type LogLine } from '../test/network/helpers/gateway-proc.js';
 
@@ -46,7 +50,7 @@ const totalMiB = Number(process.env.BENCH_MIB ?? 1024);
 const SIZE = totalMiB * MiB;
 const PEERS = 16;
 const LOSSES = [0.1, 0.2, 0.3, 0.5];
-const widePeers = Number(process.env.BENCH_WIDE_PEERS ?? 24);
+const widePeers = Number(process.env.BENCH_WIDE_PEERS ?? 0);
 const wideMiB = Number(process.env.BENCH_WIDE_MIB ?? 256);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const PART = 16 * MiB;
@@ -94,10 +98,31 @@ async function snapshot(gw: GatewayProc, peerPids: number[]): Promise<Snapshot> 
   return { gw: (await cpuMs(gw.pid)) ?? NaN, gwThreads: await threadCpu(gw.pid), peers };
 }
 
+/** CPU ms per wall second of the gateway and of all peers while nothing is transferred (heartbeats, DHT, upkeep) */
+interface Idle {
+  gw: number;
+  peers: number;
+}
+
+/** Samples the background CPU rate over `ms`, so phases can report CPU net of it. */
+async function idleRate(gw: GatewayProc, peerPids: number[], ms: number): Promise<Idle> {
+  const a = await snapshot(gw, peerPids);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = await snapshot(gw, peerPids);
+  const s = (performance.now() - t0) / 1000;
+  let peers = 0;
+  for (const [pid, v] of b.peers) peers += v - (a.peers.get(pid) ?? v);
+  return { gw: (b.gw - a.gw) / s, peers: peers / s };
+}
+
 interface Phase {
   m: Measurement;
   gwMsPerMiB: number;
   peersMsPerMiB: number;
+  /** the same, less the idle background over the phase's wall time */
+  gwNetMsPerMiB: number;
+  peersNetMsPerMiB: number;
   /** gateway main thread, and the busiest other threads (CPU ms/MiB each) */
   mainMsPerMiB: number;
   otherThreads: number[];
@@ -130,7 +155,7 @@ function watchLogs(gw: GatewayProc): { take(): { counts: Record<string, number>;
   };
 }
 
-async function phase(name: string, bytes: number, gw: GatewayProc, peerPids: number[], logs: ReturnType<typeof watchLogs>, fn: () => Promise<unknown>): Promise<Phase> {
+async function phase(name: string, bytes: number, gw: GatewayProc, peerPids: number[], logs: ReturnType<typeof watchLogs>, idle: Idle, fn: (tick: BenchTick) => Promise<unknown>): Promise<Phase> {
   logs.take();
   const before = await snapshot(gw, peerPids);
   const m = await measure(name, bytes, fn, 1);
@@ -143,10 +168,15 @@ async function phase(name: string, bytes: number, gw: GatewayProc, peerPids: num
   const main = threads.find((t) => t.tid === gw.pid)?.ms ?? NaN;
   const others = threads.filter((t) => t.tid !== gw.pid && t.ms > 0).sort((a, b) => b.ms - a.ms);
   const taken = logs.take();
+  const wallS = m.wallMs / 1000;
+  // idle background of the peers still alive at the end of the phase
+  const peersIdle = (idle.peers * after.peers.size) / Math.max(1, peerPids.length);
   return {
     m,
     gwMsPerMiB: (after.gw - before.gw) / mib,
     peersMsPerMiB: peerMs / mib,
+    gwNetMsPerMiB: (after.gw - before.gw - idle.gw * wallS) / mib,
+    peersNetMsPerMiB: (peerMs - peersIdle * wallS) / mib,
     mainMsPerMiB: main / mib,
     otherThreads: others.slice(0, 6).map((t) => t.ms / mib),
     load: load(),
@@ -167,8 +197,15 @@ function client(url: string): S3Client {
   });
 }
 
-async function put(s3: S3Client, key: string, data: Buffer): Promise<void> {
-  await new Upload({ client: s3, params: { Bucket: BUCKET, Key: key, Body: data }, partSize: PART, queueSize: QUEUE }).done();
+async function put(s3: S3Client, key: string, data: Buffer, tick?: BenchTick): Promise<void> {
+  const up = new Upload({ client: s3, params: { Bucket: BUCKET, Key: key, Body: data }, partSize: PART, queueSize: QUEUE });
+  let sent = 0;
+  up.on('httpUploadProgress', (p) => {
+    if (p.loaded === undefined || !tick) return;
+    tick.add(Math.max(0, p.loaded - sent));
+    sent = Math.max(sent, p.loaded);
+  });
+  await up.done();
 }
 
 interface GetResult {
@@ -178,7 +215,7 @@ interface GetResult {
   error?: { status: number; name: string; afterBytes: number; ms: number };
 }
 
-async function get(s3: S3Client, key: string, range?: string): Promise<GetResult> {
+async function get(s3: S3Client, key: string, range?: string, tick?: BenchTick): Promise<GetResult> {
   const t0 = performance.now();
   const hash = createHash('sha256');
   let n = 0;
@@ -187,6 +224,7 @@ async function get(s3: S3Client, key: string, range?: string): Promise<GetResult
     for await (const c of r.Body as Readable) {
       hash.update(c as Buffer);
       n += (c as Buffer).length;
+      tick?.add((c as Buffer).length);
     }
     return { bytes: n, sha: hash.digest('hex') };
   } catch (err) {
@@ -196,12 +234,15 @@ async function get(s3: S3Client, key: string, range?: string): Promise<GetResult
 }
 
 function printPhases(rows: { label: string; p: Phase; extra?: string }[]): void {
-  console.log(`${'phase'.padEnd(34)} ${'MiB/s'.padStart(7)} ${'wall s'.padStart(7)}   CPU ms/MiB: ${'gateway'.padStart(7)} ${'(main'.padStart(6)} ${'others)'.padEnd(28)} ${'peers'.padStart(6)} ${'client'.padStart(6)}  load`);
+  console.log(
+    `${'phase'.padEnd(30)} ${'MiB/s'.padStart(6)} ${'wall s'.padStart(6)}  CPU ms/MiB: ${'gateway'.padStart(7)} ${'net'.padStart(6)} ${'(main'.padStart(6)} ${'others)'.padEnd(24)} ${'peers'.padStart(6)} ${'net'.padStart(6)} ${'client'.padStart(6)}  load`,
+  );
+  const f = (x: number, w = 6): string => x.toFixed(2).padStart(w);
   for (const { label, p, extra } of rows) {
     console.log(
-      `${label.padEnd(34)} ${p.m.mibPerSec.toFixed(1).padStart(7)} ${(p.m.wallMs / 1000).toFixed(1).padStart(7)}               ` +
-        `${p.gwMsPerMiB.toFixed(2).padStart(7)} ${p.mainMsPerMiB.toFixed(2).padStart(6)} ${p.otherThreads.map((x) => x.toFixed(2)).join(' ').padEnd(28)} ` +
-        `${p.peersMsPerMiB.toFixed(2).padStart(6)} ${p.m.cpuMsPerMiB.toFixed(2).padStart(6)}  ${p.load}${extra ? `  ${extra}` : ''}`,
+      `${label.padEnd(30)} ${p.m.mibPerSec.toFixed(1).padStart(6)} ${(p.m.wallMs / 1000).toFixed(1).padStart(6)}              ` +
+        `${f(p.gwMsPerMiB, 7)} ${f(p.gwNetMsPerMiB)} ${f(p.mainMsPerMiB)} ${p.otherThreads.map((x) => x.toFixed(2)).join(' ').padEnd(24)} ` +
+        `${f(p.peersMsPerMiB)} ${f(p.peersNetMsPerMiB)} ${f(p.m.cpuMsPerMiB)}  ${p.load}${extra ? `  ${extra}` : ''}`,
     );
     const logs = Object.entries(p.logs).map(([k, v]) => `${v}× "${k}"`);
     const repairs = p.repairs.map((r) => `repair pass: ${String(r.chunks)} chunks, ${String(r.repaired)} repaired, ${String(r.fragmentsWritten)} fragments written, ${String(r.lost)} lost`);
@@ -281,7 +322,7 @@ async function summarizeProfiles(dir: string, gwPid: number, t0: number, t1: num
   }
 }
 
-async function withCluster<T>(peers: number, gwInit: { nodeArgs?: string[] }, fn: (c: Cluster, gw: GatewayProc, s3: S3Client) => Promise<T>): Promise<T> {
+async function withCluster<T>(peers: number, gwInit: { nodeArgs?: string[] }, fn: (c: Cluster, gw: GatewayProc, s3: S3Client, idle: Idle) => Promise<T>): Promise<T> {
   const t0 = performance.now();
   const cluster = await Cluster.start({ peers, heartbeatMs: 2000 });
   let gw: GatewayProc | undefined;
@@ -298,7 +339,9 @@ async function withCluster<T>(peers: number, gwInit: { nodeArgs?: string[] }, fn
     console.log(`${peers} peers and the gateway up and meshed in ${((performance.now() - t0) / 1000).toFixed(1)} s (load ${load()})`);
     s3 = client(gw.url);
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    return await fn(cluster, gw, s3);
+    const idle = await idleRate(gw, cluster.peers.map((p) => p.proc.pid!), 5000);
+    console.log(`idle background: gateway ${idle.gw.toFixed(1)} CPU ms/s, ${peers} peers together ${idle.peers.toFixed(1)} CPU ms/s ("net" columns subtract it)`);
+    return await fn(cluster, gw, s3, idle);
   } finally {
     s3?.destroy();
     await gw?.stop();
@@ -315,11 +358,11 @@ async function main(): Promise<void> {
   try {
     if (PROFILE) {
       const profDir = join(dir, 'prof');
-      await withCluster(PEERS, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] }, async (cluster, gw, s3) => {
+      await withCluster(PEERS, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] }, async (cluster, gw, s3, idle) => {
         const logs = watchLogs(gw);
         const pids = cluster.peers.map((p) => p.proc.pid!);
         const t0 = Number(process.hrtime.bigint() / 1000n);
-        const p = await phase(`PUT under --cpu-prof`, SIZE, gw, pids, logs, () => put(s3, 'big', data));
+        const p = await phase(`PUT under --cpu-prof`, SIZE, gw, pids, logs, idle, (tick) => put(s3, 'big', data, tick));
         const t1 = Number(process.hrtime.bigint() / 1000n);
         printPhases([{ label: p.m.name, p }]);
         await gw.stop();
@@ -329,15 +372,15 @@ async function main(): Promise<void> {
     }
 
     const base = await baselines(dir, data);
-    await withCluster(PEERS, {}, async (cluster, gw, s3) => {
+    await withCluster(PEERS, {}, async (cluster, gw, s3, idle) => {
       const logs = watchLogs(gw);
       const pids = cluster.peers.map((p) => p.proc.pid!);
       const rows: { label: string; p: Phase; extra?: string }[] = [];
-      const putP = await phase(`PUT ${totalMiB} MiB (Upload, ${PART / MiB} MiB × ${QUEUE})`, SIZE, gw, pids, logs, () => put(s3, 'big', data));
+      const putP = await phase(`PUT ${totalMiB} MiB (Upload, ${PART / MiB} MiB × ${QUEUE})`, SIZE, gw, pids, logs, idle, (tick) => put(s3, 'big', data, tick));
       rows.push({ label: 'PUT', p: putP });
       let healthy: GetResult | undefined;
-      const getP = await phase(`GET ${totalMiB} MiB, healthy`, SIZE, gw, pids, logs, async () => {
-        healthy = await get(s3, 'big');
+      const getP = await phase(`GET ${totalMiB} MiB, healthy`, SIZE, gw, pids, logs, idle, async (tick) => {
+        healthy = await get(s3, 'big', undefined, tick);
       });
       const ok = (r: GetResult | undefined): string => (r?.error ? `FAILED ${r.error.status} ${r.error.name} after ${r.error.afterBytes} B` : r?.sha === want ? 'SHA-256 ok' : 'SHA-256 MISMATCH');
       rows.push({ label: 'GET healthy', p: getP, extra: ok(healthy) });
@@ -352,8 +395,8 @@ async function main(): Promise<void> {
         killed = target;
         const before = await gw.status();
         let r: GetResult | undefined;
-        const p = await phase(`GET, ${killed} of ${PEERS} peers killed`, SIZE, gw, pids, logs, async () => {
-          r = await get(s3, 'big');
+        const p = await phase(`GET, ${killed} of ${PEERS} peers killed`, SIZE, gw, pids, logs, idle, async (tick) => {
+          r = await get(s3, 'big', undefined, tick);
         });
         const chunks = `status before: ${before.chunks.healthy}/${before.chunks.degraded}/${before.chunks.lost} healthy/degraded/lost of ${before.chunks.total}`;
         if (r?.error) {
@@ -372,13 +415,13 @@ async function main(): Promise<void> {
       const wide = data.subarray(0, size);
       const wantWide = sha256(wide);
       console.log(`\nwide: ${widePeers} peers, ${size / MiB} MiB, then ${widePeers / 2} killed`);
-      await withCluster(widePeers, {}, async (cluster, gw, s3) => {
+      await withCluster(widePeers, {}, async (cluster, gw, s3, idle) => {
         const logs = watchLogs(gw);
         const pids = cluster.peers.map((p) => p.proc.pid!);
-        const putP = await phase(`PUT ${size / MiB} MiB`, size, gw, pids, logs, () => put(s3, 'wide', wide));
+        const putP = await phase(`PUT ${size / MiB} MiB`, size, gw, pids, logs, idle, (tick) => put(s3, 'wide', wide, tick));
         let r: GetResult | undefined;
-        const getP = await phase(`GET healthy`, size, gw, pids, logs, async () => {
-          r = await get(s3, 'wide');
+        const getP = await phase(`GET healthy`, size, gw, pids, logs, idle, async (tick) => {
+          r = await get(s3, 'wide', undefined, tick);
         });
         const killedN = Math.floor(widePeers / 2);
         await Promise.all(cluster.peers.slice(widePeers - killedN).map((p) => p.kill('SIGKILL')));
@@ -391,8 +434,8 @@ async function main(): Promise<void> {
         }
         const noticedS = (performance.now() - t0) / 1000;
         let whole: GetResult | undefined;
-        const wholeP = await phase(`GET whole object, ${killedN} killed`, size, gw, pids, logs, async () => {
-          whole = await get(s3, 'wide');
+        const wholeP = await phase(`GET whole object, ${killedN} killed`, size, gw, pids, logs, idle, async (tick) => {
+          whole = await get(s3, 'wide', undefined, tick);
         });
         const STEP = 8 * MiB;
         let readable = 0;
