@@ -18,6 +18,7 @@ import { DiskFragmentStore } from '../backend/fragments/disk-fragment-store.js';
 import { MemoryFragmentStore } from '../backend/fragments/memory-fragment-store.js';
 import { LocalPlacement } from '../backend/store/local-placement.js';
 import { PeerStore } from '../backend/store/peer-store.js';
+import { chunkBuffers } from '../backend/store/cpu-pool.js';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -98,9 +99,11 @@ async function throughput(): Promise<void> {
 async function rss(): Promise<void> {
   {
     const total = rssGiB * GiB;
-    // generated on the fly (the source must not hold the object either), new bytes per MiB
+    // generated on the fly (the source must not hold the object either), in fresh 64 KiB pieces
+    // as a socket delivers a request body (BENCH_RSS_PIECE_KIB to change)
+    const piece = Number(process.env.BENCH_RSS_PIECE_KIB ?? 64) * 1024;
     const source = async function* (): AsyncGenerator<Buffer> {
-      for (let i = 0; i < total / PIECE; i++) yield randomBytesFast(PIECE, 7 + i);
+      for (let i = 0; i < total / piece; i++) yield randomBytesFast(piece, 7 + i);
     };
     const statusRss = async (): Promise<number> => {
       const m = /VmRSS:\s+(\d+) kB/.exec(await readFile('/proc/self/status', 'utf8'));
@@ -108,6 +111,8 @@ async function rss(): Promise<void> {
     };
     let maxRss = 0;
     let atMax = process.memoryUsage();
+    let breakdown = '';
+    let lastBreakdown = 0;
     const before = await statusRss();
     const timer = setInterval(
       () =>
@@ -115,6 +120,11 @@ async function rss(): Promise<void> {
           if (r > maxRss) {
             maxRss = r;
             atMax = process.memoryUsage();
+            // smaps is slow to read: at most once a second, near a new maximum
+            if (Date.now() - lastBreakdown > 1000) {
+              lastBreakdown = Date.now();
+              void rssBreakdown().then((b) => (breakdown = b));
+            }
           }
         }),
       100,
@@ -124,8 +134,43 @@ async function rss(): Promise<void> {
     report([big]);
     const mib = (n: number): string => `${(n / MiB).toFixed(0)} MiB`;
     console.log(`max RSS during the ${rssGiB} GiB put: ${mib(maxRss)} (target ≤ 300 MiB); before the put ${mib(before)}`);
+    console.log(`  near the max, resident by mapping: ${breakdown}`);
+    const pool = chunkBuffers.stats;
+    console.log(`  main-thread chunk buffer pool: ${mib(pool.allocated)} allocated, ${mib(pool.dropped)} dropped, ${mib(chunkBuffers.idleBytes)} idle at the end`);
     console.log(`  at the max: JS heap ${mib(atMax.heapUsed)} of ${mib(atMax.heapTotal)}, external ${mib(atMax.external)}, array buffers ${mib(atMax.arrayBuffers)}`);
   }
+}
+
+/**
+ * Resident memory by kind of mapping (Linux /proc/self/smaps): glibc's main heap, its per-thread
+ * arenas (64 MiB reservations), large anonymous mappings (mmap'd buffers, V8 spaces), files.
+ */
+async function rssBreakdown(): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile('/proc/self/smaps', 'utf8');
+  } catch {
+    return 'n/a';
+  }
+  const kinds = new Map<string, number>();
+  let kind = '';
+  for (const line of text.split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const start = parseInt(head[1], 16);
+      const name = head[3];
+      if (name === '[heap]') kind = 'glibc main heap';
+      else if (name.startsWith('[')) kind = 'stacks etc.';
+      else if (name !== '') kind = 'files';
+      // glibc maps each thread arena as a 64 MiB-aligned reservation
+      else if (start % (64 * MiB) === 0) kind = 'thread arenas';
+      else kind = 'other anonymous (mmap\'d buffers, V8 heaps)';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) kinds.set(kind, (kinds.get(kind) ?? 0) + Number(rss[1]) * 1024);
+  }
+  return [...kinds].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / MiB).toFixed(0)}`).join(', ') + ' MiB';
 }
 
 try {

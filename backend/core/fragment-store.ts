@@ -7,7 +7,9 @@
  * Contract (enforced by test/conformance/fragment-store-suite.ts for every implementation):
  * - A fragment's id is the lower-case hex SHA-256 of its bytes; it is the only name a peer sees.
  * - put: MUST refuse bytes whose hash is not the id (BadDigest) and store nothing. Idempotent:
- *   putting an id that is already stored succeeds. Durable (fsync'd) before it resolves.
+ *   putting an id that is already stored succeeds. Durable (fsync'd) before it resolves. Once it
+ *   resolves, nothing reads `data` any more (the chunk pipeline reuses that memory; a store that
+ *   keeps the bytes keeps a copy).
  *   QuotaExceeded when it would go over quota; ReadOnly on a read-only store.
  * - get: FragmentNotFound when absent; MUST re-check the hash (unless the caller says it does,
  *   FragmentOpOptions.callerVerifies) and throw Corrupt on mismatch (the

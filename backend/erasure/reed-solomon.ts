@@ -109,6 +109,18 @@ export class ErasureCoder {
     return this.#split(dataBuf, parity, size);
   }
 
+  /**
+   * Parity into caller-owned memory, for callers that recycle their buffers: `data` holds the k data
+   * shards of `size` bytes back to back (padding already zeroed), `parity` receives the n−k parity
+   * shards. Both are exactly k·size and (n−k)·size bytes; size a positive multiple of 8.
+   */
+  async encodeInto(data: Buffer, parity: Buffer, size: number): Promise<void> {
+    if (size <= 0 || size % 8 !== 0 || data.length !== size * this.#k || parity.length !== size * this.#m) {
+      throw new StoreError('InvalidArgument', `encodeInto needs ${this.#k}·${size} data and ${this.#m}·${size} parity bytes`);
+    }
+    await runEncode(this.#context, this.#bits(0, this.#k), this.#bits(this.#k, this.params.n), data, parity);
+  }
+
   /** Exactly `length` bytes of data. Decodes only when a data shard is missing; fewer than k
    *  present → Unavailable; shards of unequal or impossible sizes → Corrupt. When the k data
    *  shards lie back to back in one buffer, the result is a view of it, not a copy. */

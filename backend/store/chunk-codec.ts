@@ -21,11 +21,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { TenantKeys } from '../crypto/keys.js';
-import { chunkIdOf, isSealedCompressed, openChunk, sealChunkParts } from '../crypto/seal.js';
+import { chunkIdOf, isSealedCompressed, openChunk, sealChunkInto, sealedChunkBound } from '../crypto/seal.js';
 import { StoreError } from '../core/errors.js';
 import { FRAGMENT_HEADER_BYTES, decodeFragment, fragmentIdOf, writeFragmentHeader } from '../erasure/fragment.js';
 import { ErasureCoder, type ErasureParams } from '../erasure/reed-solomon.js';
-import { CpuPool, copyForTransfer, transferable, type CpuHandler } from './cpu-pool.js';
+import { BufferPool, CpuPool, chunkBuffers, copyForTransfer, noteGarbage, transferable, type CpuHandler } from './cpu-pool.js';
 
 export interface EncodedFragment {
   /** 0..k-1 data, k..n-1 parity */
@@ -93,6 +93,12 @@ function coderFor(p: ErasureParams): ErasureCoder {
   return c;
 }
 
+/**
+ * This thread's Reed-Solomon scratch (data and parity shards): taken and given back within one
+ * encode, so a warm thread allocates none (fresh memory was most of the encode's overhead).
+ */
+const scratch = new BufferPool({ granule: 2 ** 20, maxIdleBytes: 32 * 2 ** 20 });
+
 /** encode on the calling thread; the n fragments share one ArrayBuffer of their own */
 export async function encodeChunkHere(
   keys: CodecKeys,
@@ -100,20 +106,34 @@ export async function encodeChunkHere(
   compress: boolean,
   plaintext: Uint8Array,
   knownId?: Uint8Array,
+  frame?: ArrayBuffer,
 ): Promise<EncodedChunk> {
   const { k, n } = erasure;
+  const coder = coderFor(erasure);
   const id = knownId ? Buffer.from(knownId) : chunkIdOf(keys, plaintext);
-  const { parts, size: sealedSize, compressed } = sealChunkParts(keys, id, plaintext, { compress });
-  const shards = await coderFor(erasure).encode(parts);
-  const stride = FRAGMENT_HEADER_BYTES + shards[0].length;
-  const all = Buffer.allocUnsafeSlow(stride * n);
-  const fragments = shards.map((shard, index): EncodedFragment => {
+  // sealed straight into the data shards' buffer: no sealed copy, no parts to gather
+  const data = scratch.take(coder.shardSize(sealedChunkBound(plaintext.length)) * k);
+  const { size: sealedSize, compressed } = sealChunkInto(keys, id, plaintext, data, { compress });
+  noteGarbage(sealedSize);
+  const size = coder.shardSize(sealedSize);
+  data.fill(0, sealedSize, size * k);
+  const parity = scratch.take(size * (n - k));
+  await coder.encodeInto(data.subarray(0, size * k), parity, size);
+  const stride = FRAGMENT_HEADER_BYTES + size;
+  // into the caller's (recycled) frame buffer when it is big enough, else memory of their own
+  const all = frame && frame.byteLength >= stride * n ? Buffer.from(frame, 0, stride * n) : Buffer.allocUnsafeSlow(stride * n);
+  const fragments: EncodedFragment[] = [];
+  for (let index = 0; index < n; index++) {
     const off = index * stride;
     writeFragmentHeader(all, off, { k, n, index });
-    all.set(shard, off + FRAGMENT_HEADER_BYTES);
+    const src = index < k ? data : parity;
+    const at = (index < k ? index : index - k) * size;
+    all.set(src.subarray(at, at + size), off + FRAGMENT_HEADER_BYTES);
     const bytes = all.subarray(off, off + stride);
-    return { index, id: fragmentIdOf(bytes), bytes };
-  });
+    fragments.push({ index, id: fragmentIdOf(bytes), bytes });
+  }
+  scratch.give(data.buffer as ArrayBuffer);
+  scratch.give(parity.buffer as ArrayBuffer);
   return { id, plainSize: plaintext.length, sealedSize, compressed, fragments };
 }
 
@@ -226,9 +246,17 @@ export class ChunkCodec {
   /** chunk id of a plaintext (keyed HMAC-SHA256, 32 bytes) */
   async chunkId(plaintext: Buffer): Promise<Buffer> {
     if (!this.#pool) return chunkIdOf(this.#keys, plaintext);
-    const data = copyForTransfer(plaintext);
-    const id = await this.#pool.run<ArrayBuffer>('codec/chunk-id', { keys: this.#keyBytes, data }, [data]);
-    return Buffer.from(id);
+    // copied into a recycled buffer, which the worker sends back with the id
+    const copy = chunkBuffers.take(plaintext.length);
+    copy.set(plaintext);
+    const data = copy.buffer as ArrayBuffer;
+    const r = await this.#pool.run<{ id: ArrayBuffer; data: ArrayBuffer }>(
+      'codec/chunk-id',
+      { keys: this.#keyBytes, data, length: plaintext.length },
+      [data],
+    );
+    chunkBuffers.give(r.data);
+    return Buffer.from(r.id);
   }
 
   /**
@@ -241,14 +269,35 @@ export class ChunkCodec {
   async encode(plaintext: Buffer, id?: Buffer, options: EncodeOptions = {}): Promise<EncodedChunk> {
     if (id && id.length !== 32) throw new StoreError('InvalidArgument', `chunk id must be 32 bytes, got ${id.length}`);
     if (!this.#pool) return encodeChunkHere(this.#keys, this.erasure, this.compression, plaintext, id);
-    // a copy of a 4 MiB chunk into fresh memory costs ~0.5 CPU ms/MiB on the main thread (page faults)
-    const data = options.take ? transferable(plaintext) : copyForTransfer(plaintext);
+    // A copy of a 4 MiB chunk into fresh memory costs ~0.5 CPU ms/MiB on the main thread (page
+    // faults); into a recycled buffer ~0.05. A taken chunk from chunkBuffers moves whole (capacity
+    // and all). Either way the worker sends the buffer back for reuse.
+    let data: ArrayBuffer;
+    if (options.take && chunkBuffers.owns(plaintext)) data = plaintext.buffer as ArrayBuffer;
+    else if (options.take) data = transferable(plaintext);
+    else {
+      const copy = chunkBuffers.take(plaintext.length);
+      copy.set(plaintext);
+      data = copy.buffer as ArrayBuffer;
+    }
+    // the fragments are laid out in a recycled buffer too (given back by recycle())
+    const { k, n } = this.erasure;
+    const frame = chunkBuffers.take(n * (FRAGMENT_HEADER_BYTES + coderFor(this.erasure).shardSize(sealedChunkBound(plaintext.length)))).buffer as ArrayBuffer;
     const r = await this.#pool.run<EncodeResult>(
       'codec/encode',
-      { keys: this.#keyBytes, erasure: this.erasure, compress: this.compression, data, id: id ? new Uint8Array(copyForTransfer(id)) : undefined },
-      [data],
+      {
+        keys: this.#keyBytes,
+        erasure: { k, n },
+        compress: this.compression,
+        data,
+        length: plaintext.length,
+        frame,
+        id: id ? new Uint8Array(copyForTransfer(id)) : undefined,
+      },
+      [data, frame],
     );
-    const all = Buffer.from(r.fragments);
+    chunkBuffers.give(r.data);
+    const all = Buffer.from(r.fragments, 0, r.stride * n);
     return {
       id: Buffer.from(r.id),
       plainSize: r.plainSize,
@@ -256,6 +305,16 @@ export class ChunkCodec {
       compressed: r.compressed,
       fragments: r.fragmentIds.map((fid, index) => ({ index, id: fid, bytes: all.subarray(index * r.stride, (index + 1) * r.stride) })),
     };
+  }
+
+  /**
+   * Gives the memory of `chunk`'s fragments back for reuse by later encodes. Only for a caller
+   * done with every fragment's bytes: no store may read them any more (every put resolved: see
+   * FragmentStore.put), and no view of them is used again.
+   */
+  recycle(chunk: EncodedChunk): void {
+    const b = chunk.fragments[0]?.bytes;
+    if (b && b.byteOffset === 0 && b.buffer instanceof ArrayBuffer) chunkBuffers.give(b.buffer);
   }
 
   /**
@@ -326,6 +385,8 @@ export class ChunkCodec {
 
 interface EncodeResult {
   id: ArrayBuffer;
+  /** the job's plaintext buffer, handed back for reuse */
+  data: ArrayBuffer;
   plainSize: number;
   sealedSize: number;
   compressed: boolean;
@@ -341,16 +402,25 @@ function keysFrom(bytes: Uint8Array): CodecKeys {
 
 /** Handlers the CpuPool workers run (registered in cpu-worker.ts). */
 export const codecHandlers: Record<string, CpuHandler> = {
-  'codec/chunk-id': (args: { keys: Uint8Array; data: ArrayBuffer }) => {
-    const id = transferable(chunkIdOf(keysFrom(args.keys), new Uint8Array(args.data)));
-    return { result: id, transfer: [id] };
+  'codec/chunk-id': (args: { keys: Uint8Array; data: ArrayBuffer; length: number }) => {
+    const id = transferable(chunkIdOf(keysFrom(args.keys), new Uint8Array(args.data, 0, args.length)));
+    return { result: { id, data: args.data }, transfer: [id, args.data] };
   },
-  'codec/encode': async (args: { keys: Uint8Array; erasure: ErasureParams; compress: boolean; data: ArrayBuffer; id?: Uint8Array }) => {
-    const c = await encodeChunkHere(keysFrom(args.keys), args.erasure, args.compress, new Uint8Array(args.data), args.id);
+  'codec/encode': async (args: {
+    keys: Uint8Array;
+    erasure: ErasureParams;
+    compress: boolean;
+    data: ArrayBuffer;
+    length: number;
+    frame?: ArrayBuffer;
+    id?: Uint8Array;
+  }) => {
+    const c = await encodeChunkHere(keysFrom(args.keys), args.erasure, args.compress, new Uint8Array(args.data, 0, args.length), args.id, args.frame);
     const fragments = c.fragments[0].bytes.buffer as ArrayBuffer;
     const id = copyForTransfer(c.id);
     const result: EncodeResult = {
       id,
+      data: args.data,
       plainSize: c.plainSize,
       sealedSize: c.sealedSize,
       compressed: c.compressed,
@@ -358,7 +428,7 @@ export const codecHandlers: Record<string, CpuHandler> = {
       fragmentIds: c.fragments.map((f) => f.id),
       fragments,
     };
-    return { result, transfer: [fragments, id] };
+    return { result, transfer: [fragments, id, args.data] };
   },
   'codec/decode': async (args: {
     keys: Uint8Array;

@@ -2,6 +2,8 @@
  * Cutting a byte stream into content-defined chunks (backend/chunker) and running chunk writes
  * with a bounded number in flight, so a put's memory stays flat whatever the object size.
  */
+import { chunkBuffers } from './cpu-pool.js';
+
 /** What the store needs of a content-defined chunker (backend/chunker's Chunker). */
 export interface Chunker {
   /** boundaries inside `data` as exclusive end offsets; state carries across calls */
@@ -22,15 +24,17 @@ export interface Cut {
   /** offset of the chunk in the stream */
   offset: number;
   /** the chunk's bytes, in a buffer of its own (never a view into the caller's data, and never
-   *  read again by cutChunks, so the consumer may hand its memory to a worker) */
+   *  read again by cutChunks, so the consumer may hand its memory to a worker). It may be a view
+   *  at offset 0 of a larger recycled buffer from chunkBuffers (cpu-pool.ts). */
   data: Buffer;
   /** true for the bytes after the stream's last boundary (not a cut the chunker made) */
   last: boolean;
 }
 
 function own(pieces: Buffer[], len: number): Buffer {
-  // allocUnsafeSlow: never a view into Buffer's shared pool, so workers may take the memory
-  const out = Buffer.allocUnsafeSlow(len);
+  // never a view into Buffer's shared pool, so workers may take the memory; recycled (the codec
+  // gives a taken chunk's buffer back to chunkBuffers once the worker returns it)
+  const out = chunkBuffers.take(len);
   let at = 0;
   for (const p of pieces) {
     p.copy(out, at);

@@ -14,7 +14,9 @@
  *   run after close fail the same way. Idempotent.
  */
 import { availableParallelism } from 'node:os';
-import { Worker, type Transferable } from 'node:worker_threads';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Worker, isMainThread, type Transferable } from 'node:worker_threads';
 import { StoreError, isStoreError, type ErrorCode } from '../core/errors.js';
 
 /** A job handler inside a worker. It returns its result and the buffers to move back. */
@@ -150,6 +152,143 @@ export class CpuPool {
       }),
     );
   }
+}
+
+export interface BufferPoolInit {
+  /** capacities are rounded up to a multiple of this; shorter requests are never pooled */
+  granule: number;
+  /** bytes of idle buffers kept; the oldest beyond it are dropped (left to GC) */
+  maxIdleBytes: number;
+}
+
+/**
+ * Recycled ArrayBuffers for the big short-lived buffers of the data path (cut chunks, Reed-Solomon
+ * scratch). A fresh 4 MiB buffer costs about ten times its copy in page faults, and once freed it
+ * leaves glibc arenas holding memory the process never gives back (RSS); a warm one costs the copy.
+ * One pool per thread: buffers travel between threads by transfer and are given back on arrival.
+ *
+ * Contract: take() returns a view of `length` bytes at offset 0 of a buffer the caller then owns
+ * (its capacity may be larger). give() hands a buffer over for reuse: the giver MUST NOT touch it
+ * (or any view of it) again. Buffers shorter than one granule are never kept.
+ */
+export class BufferPool {
+  readonly #granule: number;
+  readonly #maxIdle: number;
+  /** idle buffers, oldest first */
+  #idle: ArrayBuffer[] = [];
+  #idleBytes = 0;
+  readonly #pooled = new WeakSet<ArrayBuffer>();
+
+  constructor(init: BufferPoolInit) {
+    this.#granule = init.granule;
+    this.#maxIdle = init.maxIdleBytes;
+  }
+
+  /** bytes held by idle buffers */
+  get idleBytes(): number {
+    return this.#idleBytes;
+  }
+
+  /** bytes newly allocated by take() and dropped by give() so far (for benches: the churn left) */
+  readonly stats = { allocated: 0, dropped: 0 };
+
+  /** The capacity of the size class `length` falls in: steps of √2 from one granule, so chunks of
+   *  every size share a handful of classes (a buffer is at most ~41 % larger than asked for). */
+  #classOf(length: number): number {
+    let c = this.#granule;
+    let step = 0;
+    while (c < length) {
+      step++;
+      // (the epsilon: √2⁴ is 4.000…01 in floating point)
+      c = Math.ceil(Math.SQRT2 ** step - 1e-9) * this.#granule;
+    }
+    return c;
+  }
+
+  take(length: number): Buffer {
+    if (length < this.#granule) return Buffer.allocUnsafeSlow(length);
+    const cap = this.#classOf(length);
+    // an idle buffer of this class, else of the next one up (most recently given first: warm)
+    let best = -1;
+    for (let i = this.#idle.length - 1; i >= 0; i--) {
+      const b = this.#idle[i].byteLength;
+      if (b === cap) {
+        best = i;
+        break;
+      }
+      if (best < 0 && b >= length && b <= cap * Math.SQRT2 + this.#granule) best = i;
+    }
+    let ab: ArrayBuffer;
+    if (best >= 0) {
+      ab = this.#idle[best];
+      this.#idle.splice(best, 1);
+      this.#idleBytes -= ab.byteLength;
+    } else {
+      // allocUnsafeSlow: an ArrayBuffer of its own, not zero-filled
+      ab = Buffer.allocUnsafeSlow(cap).buffer as ArrayBuffer;
+      this.#pooled.add(ab);
+      this.stats.allocated += cap;
+    }
+    return Buffer.from(ab, 0, length);
+  }
+
+  /** Whether `view` starts a buffer this pool handed out (so its whole ArrayBuffer can move). */
+  owns(view: Uint8Array): boolean {
+    return view.byteOffset === 0 && view.buffer instanceof ArrayBuffer && this.#pooled.has(view.buffer);
+  }
+
+  give(ab: ArrayBuffer): void {
+    if (ab.byteLength < this.#granule) return;
+    if (ab.byteLength > this.#maxIdle) {
+      this.stats.dropped += ab.byteLength;
+      return;
+    }
+    this.#pooled.add(ab);
+    this.#idle.push(ab);
+    this.#idleBytes += ab.byteLength;
+    while (this.#idleBytes > this.#maxIdle) {
+      const old = this.#idle.shift()!.byteLength;
+      this.#idleBytes -= old;
+      this.stats.dropped += old;
+    }
+  }
+}
+
+/**
+ * This thread's pool for chunk-sized buffers that move to a worker and come back (cut chunks on
+ * the way to the codec). 1 MiB granules; idle buffers up to 64 MiB (a few chunks of headroom over
+ * the chunks in flight).
+ */
+export const chunkBuffers = new BufferPool({ granule: 2 ** 20, maxIdleBytes: 64 * 2 ** 20 });
+
+/** bytes of short-lived buffers left for V8 to collect since the last collection (this thread) */
+let garbageBytes = 0;
+let minorGc: ((options: { type: 'minor' }) => void) | undefined | null;
+/** what a worker lets pile up before it collects */
+const GARBAGE_LIMIT = 16 * 2 ** 20;
+
+/**
+ * For worker threads: `bytes` of buffers node:crypto allocated (cipher output pieces) are garbage
+ * now. A worker allocates almost no JS objects, so V8 would collect them only after ~64 MiB of
+ * external memory per thread, each of those megabytes a freed hole in a glibc arena (RSS). A young
+ * generation collection every GARBAGE_LIMIT bytes costs well under a millisecond. No-op on the
+ * main thread, whose own allocations keep its collector running.
+ */
+export function noteGarbage(bytes: number): void {
+  if (isMainThread) return;
+  garbageBytes += bytes;
+  if (garbageBytes < GARBAGE_LIMIT) return;
+  garbageBytes = 0;
+  if (minorGc === undefined) {
+    try {
+      // the documented way to reach gc() in a thread started without --expose-gc
+      setFlagsFromString('--expose-gc');
+      minorGc = runInNewContext('gc') as (options: { type: 'minor' }) => void;
+    } catch {
+      minorGc = null;
+    }
+  }
+  minorGc?.({ type: 'minor' });
 }
 
 /** The ArrayBuffer behind `buf` when it spans all of it (so it can be moved), else a copy.

@@ -15,7 +15,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { StoreError } from '../core/errors.js';
-import { CpuPool, type CpuHandler } from './cpu-pool.js';
+import { BufferPool, CpuPool, type CpuHandler } from './cpu-pool.js';
 
 export interface StreamHasherInit {
   /** any node:crypto hash name; default 'md5' */
@@ -31,6 +31,10 @@ export interface StreamHasherInit {
 
 let nextSession = 1;
 
+/** Batch buffers of every hasher on this thread, recycled: a pool of their own, so a burst of
+ *  returned batches never pushes chunk buffers out of the codec's pool. */
+const batches = new BufferPool({ granule: 2 ** 20, maxIdleBytes: 24 * 2 ** 20 });
+
 /** Frees the worker-side state of hashers dropped without digest() or abort(). */
 const abandoned = new FinalizationRegistry<{ pool: CpuPool; worker: number; hid: number }>(({ pool, worker, hid }) => {
   pool.run('hash/abort', { hid }, [], worker).catch(() => undefined);
@@ -44,7 +48,6 @@ export class StreamHasher {
   readonly #inlineBelow: number;
   #batch: Buffer | undefined;
   #fill = 0;
-  #free: Buffer[] = [];
   #worker = -1;
   readonly #hid = nextSession++;
   #backlog = 0;
@@ -70,7 +73,8 @@ export class StreamHasher {
     if (this.#done) throw new StoreError('Internal', 'StreamHasher.update after digest or abort');
     let off = 0;
     while (off < buf.length) {
-      this.#batch ??= this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#batchBytes);
+      // batches come from (and go back to) recycled buffers: no fresh memory per put
+      this.#batch ??= batches.take(this.#batchBytes);
       const n = Math.min(buf.length - off, this.#batch.length - this.#fill);
       this.#batch.set(buf.subarray(off, off + n), this.#fill);
       this.#fill += n;
@@ -120,8 +124,8 @@ export class StreamHasher {
   }
 
   #release(): void {
+    if (this.#batch) batches.give(this.#batch.buffer as ArrayBuffer);
     this.#batch = undefined;
-    this.#free = [];
     this.#fill = 0;
   }
 
@@ -140,7 +144,7 @@ export class StreamHasher {
     this.#pool.run<ArrayBuffer>('hash/update', { hid: this.#hid, data, size }, [data], this.#worker).then(
       (back) => {
         this.#backlog -= size;
-        if (!this.#done && this.#free.length < 2) this.#free.push(Buffer.from(back));
+        batches.give(back);
         this.#wake();
       },
       (e: unknown) => {
