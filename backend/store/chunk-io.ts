@@ -189,6 +189,8 @@ export class ChunkIo {
     // expected here and not the listener leak Node's default limit of 10 warns about.
     setMaxListeners(4 * enc.fragments.length + 8, putOptions.signal);
     const tPlace = metrics ? process.hrtime.bigint() : 0n;
+    /** a put failed somewhere: its attempt may still be reading the bytes, so they are not recycled */
+    let retried = false;
     await Promise.all(
       enc.fragments.map(async (f, i) => {
         let peer = holders[i];
@@ -201,6 +203,7 @@ export class ChunkIo {
             chosen[i] = peer.id;
             return;
           } catch (err) {
+            retried = true;
             placement.reportFailure(peer.id, err);
             failed.add(peer.id);
             const alternatives = placement.choose(chunkId, enc.fragments.length, failed);
@@ -214,7 +217,7 @@ export class ChunkIo {
     );
     const fragments = enc.fragments;
     metrics?.observeStage('place', since(tPlace), fragments.reduce((s, f) => s + f.bytes.length, 0));
-    return {
+    const stored: NewChunk = {
       chunkId,
       plainSize,
       sealedSize: enc.sealedSize,
@@ -223,6 +226,10 @@ export class ChunkIo {
       n: enc.fragments.length,
       fragments: enc.fragments.map((f, i) => ({ idx: f.index, fragmentId: f.id, size: f.bytes.length, peer: chosen[i] })),
     };
+    // Every put resolved, so no store reads the bytes any more (FragmentStore.put): their memory
+    // goes back to the codec (fresh memory per chunk was most of a put's RSS and page faults).
+    if (!retried) t.codec.recycle(enc);
+    return stored;
   }
 
   /** Plaintext of a stored chunk, from the cache or its fragments. */
