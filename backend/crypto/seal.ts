@@ -183,11 +183,68 @@ export function sealChunkInto(
 /** Whether a sealed chunk holds deflated data (Corrupt when the header is not a known format). */
 export function isSealedCompressed(sealed: Uint8Array): boolean {
   if (sealed.length < 2 + TAG_BYTES) throw new StoreError('Corrupt', `sealed chunk too short (${sealed.length} bytes)`);
-  if (sealed[0] !== CHUNK_FORMAT_VERSION) throw new StoreError('Corrupt', `unknown sealed chunk format version ${sealed[0]}`);
-  const flags = sealed[1];
+  return checkSealedHeader(sealed[0], sealed[1], sealed.length);
+}
+
+function checkSealedHeader(version: number, flags: number, length: number): boolean {
+  if (length < 2 + TAG_BYTES) throw new StoreError('Corrupt', `sealed chunk too short (${length} bytes)`);
+  if (version !== CHUNK_FORMAT_VERSION) throw new StoreError('Corrupt', `unknown sealed chunk format version ${version}`);
   if (flags & ~KNOWN_FLAGS) throw new StoreError('Corrupt', `unknown sealed chunk flags 0x${flags.toString(16)}`);
-  if (flags & FLAG_DEFLATE && sealed.length < 2 + NONCE_BYTES + TAG_BYTES) throw new StoreError('Corrupt', 'sealed chunk too short');
+  if (flags & FLAG_DEFLATE && length < 2 + NONCE_BYTES + TAG_BYTES) throw new StoreError('Corrupt', 'sealed chunk too short');
   return (flags & FLAG_DEFLATE) !== 0;
+}
+
+/** bytes [from, to) of the concatenation of `parts`, copied (for the few header and tag bytes) */
+function gather(parts: readonly Uint8Array[], from: number, to: number): Buffer {
+  const out = Buffer.alloc(to - from);
+  let pos = 0;
+  for (const p of parts) {
+    const a = Math.max(from, pos);
+    const b = Math.min(to, pos + p.length);
+    if (b > a) out.set(p.subarray(a - pos, b - pos), a - from);
+    pos += p.length;
+  }
+  return out;
+}
+
+/**
+ * openChunk over sealed bytes given as consecutive parts (the data shards of a chunk, without
+ * joining them first): the ciphertext is deciphered part by part into one plaintext buffer, so the
+ * only chunk-sized allocation is the plaintext itself. Same errors as openChunk.
+ */
+export function openChunkParts(keys: Pick<TenantKeys, 'contentKey'>, id: Uint8Array, parts: readonly Uint8Array[]): Buffer {
+  checkId(id);
+  let size = 0;
+  for (const p of parts) size += p.length;
+  if (size < 2 + TAG_BYTES) throw new StoreError('Corrupt', `sealed chunk too short (${size} bytes)`);
+  const head = gather(parts, 0, 2);
+  // deflated chunks (a minority, and inflate wants its input whole) take the joined path
+  if (checkSealedHeader(head[0], head[1], size)) return openChunk(keys, id, Buffer.concat(parts));
+  const nonce = createHmac('sha256', keys.contentKey).update(NONCE_LABEL).update(id).digest().subarray(0, NONCE_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', chunkKey(keys, id), nonce);
+  decipher.setAAD(aadOf(head[0], head[1], id));
+  decipher.setAuthTag(gather(parts, size - TAG_BYTES, size));
+  const end = size - TAG_BYTES;
+  const out = Buffer.allocUnsafeSlow(end - 2);
+  let at = 0;
+  let pos = 0;
+  try {
+    for (const p of parts) {
+      const a = Math.max(2, pos);
+      const b = Math.min(end, pos + p.length);
+      for (let off = a; off < b; off += SEAL_PIECE) {
+        const piece = decipher.update(p.subarray(off - pos, Math.min(b, off + SEAL_PIECE) - pos));
+        out.set(piece, at);
+        at += piece.length;
+      }
+      pos += p.length;
+    }
+    const rest = decipher.final();
+    out.set(rest, at);
+  } catch (err) {
+    throw new StoreError('Corrupt', 'sealed chunk failed authentication (wrong id, damaged or tampered)', { cause: err });
+  }
+  return out;
 }
 
 /** The plaintext (inflated if it was deflated). Corrupt on any changed bit, a wrong id, a wrong

@@ -21,8 +21,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { TenantKeys } from '../crypto/keys.js';
-import { chunkIdOf, isSealedCompressed, openChunk, sealChunkInto, sealedChunkBound } from '../crypto/seal.js';
-import { StoreError } from '../core/errors.js';
+import { chunkIdOf, isSealedCompressed, openChunk, openChunkParts, sealChunkInto, sealedChunkBound } from '../crypto/seal.js';
+import { StoreError, isStoreError } from '../core/errors.js';
 import { FRAGMENT_HEADER_BYTES, decodeFragment, fragmentIdOf, writeFragmentHeader } from '../erasure/fragment.js';
 import { ErasureCoder, type ErasureParams } from '../erasure/reed-solomon.js';
 import { BufferPool, CpuPool, chunkBuffers, copyForTransfer, noteGarbage, transferable, type CpuHandler } from './cpu-pool.js';
@@ -161,13 +161,59 @@ export async function decodeChunkHere(
   compressed: boolean,
   shards: (Buffer | null)[],
 ): Promise<Buffer> {
-  const sealed = await coderFor(erasure).decode(shards, sealedSize);
-  if (isSealedCompressed(sealed) !== compressed) {
-    throw new StoreError('Corrupt', `chunk recorded as ${compressed ? '' : 'un'}compressed but its sealed bytes say otherwise`);
+  const coder = coderFor(erasure);
+  let plaintext: Buffer;
+  const dataShards = shards.slice(0, erasure.k);
+  if (!compressed && dataShards.every((s): s is Buffer => s !== null) && dataShards[0].length * erasure.k >= sealedSize) {
+    // All data shards here: no RS work, and the shards are deciphered in place instead of being
+    // joined into one sealed buffer first (one chunk-sized copy and allocation fewer).
+    const size = dataShards[0].length;
+    const parts: Buffer[] = [];
+    for (let i = 0, left = sealedSize; left > 0; i++, left -= size) {
+      if (dataShards[i].length !== size) throw new StoreError('Corrupt', `shards differ in size (${size} and ${dataShards[i].length} bytes)`);
+      parts.push(dataShards[i].subarray(0, Math.min(size, left)));
+    }
+    if (isSealedCompressed(parts[0].length >= 2 + 16 ? parts[0] : Buffer.concat(parts))) {
+      throw new StoreError('Corrupt', 'chunk recorded as uncompressed but its sealed bytes say otherwise');
+    }
+    plaintext = openChunkParts(keys, id, parts);
+  } else {
+    const sealed = await coder.decode(shards, sealedSize);
+    if (isSealedCompressed(sealed) !== compressed) {
+      throw new StoreError('Corrupt', `chunk recorded as ${compressed ? '' : 'un'}compressed but its sealed bytes say otherwise`);
+    }
+    plaintext = openChunk(keys, id, sealed);
   }
-  const plaintext = openChunk(keys, id, sealed);
   if (!chunkIdOf(keys, plaintext).equals(id)) throw new StoreError('Corrupt', 'decoded chunk does not hash to its id');
   return plaintext;
+}
+
+/**
+ * decodeChunkHere, verifying fragments once: the GCM tag authenticates every sealed byte the data
+ * shards carry (and parity-rebuilt ones), and the chunk id check covers the plaintext, so fragments
+ * are hashed against `ids` only when that fails, to name the bad ones. Measured on a 256 MiB disk
+ * get this dropped SHA-256 over k fragments (~0.8 CPU ms per MiB read) from every read. A damaged
+ * byte the tag does not cover (shard padding, an unused parity fragment) is left to the scrub.
+ */
+async function decodeVerifying(
+  keys: CodecKeys,
+  erasure: ErasureParams,
+  id: Uint8Array,
+  sealedSize: number,
+  compressed: boolean,
+  indexes: number[],
+  headers: Uint8Array,
+  shards: Buffer[],
+  ids: string[] | undefined,
+): Promise<DecodeResult> {
+  try {
+    return { plain: await decodeChunkHere(keys, erasure, id, sealedSize, compressed, slots(erasure.n, indexes, shards)) };
+  } catch (err) {
+    if (!ids || !isStoreError(err, 'Corrupt')) throw err;
+    const bad = badFragments(indexes, headers, shards, ids);
+    if (bad.length > 0) return { bad };
+    throw err;
+  }
 }
 
 /**
@@ -330,8 +376,9 @@ export class ChunkCodec {
 
   /**
    * decode, for fragments nobody has checked yet: with `fragmentIds` (by index, as recorded), the
-   * k fragments decode would use are first hashed (on the worker) against their ids. Any that do not
-   * match come back as `bad` (their indexes) and nothing is decoded: the caller replaces them (e.g.
+   * chunk is decoded and, only when the GCM tag or the chunk id check fails, the k fragments it used
+   * are hashed (on the worker) against their ids. Any that do not match come back as `bad` (their
+   * indexes) and no plaintext is returned: the caller replaces them (e.g.
    * by parity, or by asking the store again with its own check, which quarantines a bad copy) and
    * calls again. Without `fragmentIds` it is exactly decode. Other errors as decode.
    */
@@ -352,11 +399,7 @@ export class ChunkCodec {
     }
     const { indexes, shards, headers } = chooseShards(this.erasure, fragments);
     if (fragmentIds) ids = indexes.map((i) => fragmentIds[i] ?? '');
-    if (!this.#pool) {
-      const bad = ids ? badFragments(indexes, headers, shards, ids) : [];
-      if (bad.length > 0) return { bad };
-      return { plain: await decodeChunkHere(this.#keys, this.erasure, id, sealedSize, compressed, slots(this.erasure.n, indexes, shards)) };
-    }
+    if (!this.#pool) return decodeVerifying(this.#keys, this.erasure, id, sealedSize, compressed, indexes, headers, shards, ids);
     // Moving the caller's fragment buffers (options.take) costs the main thread nothing; packing
     // copies of the shards into one buffer cost it ~0.5 CPU ms per MiB (copy + fresh pages).
     const shardBufs = options.take ? indexes.map((i) => transferable(fragments[i]!)) : [copyForTransfer(...shards)];
@@ -451,12 +494,9 @@ export const codecHandlers: Record<string, CpuHandler> = {
       const size = all.length / args.indexes.length;
       views = args.indexes.map((_, i) => all.subarray(i * size, (i + 1) * size));
     }
-    if (args.ids) {
-      const bad = badFragments(args.indexes, args.headers, views, args.ids);
-      if (bad.length > 0) return { result: { bad } };
-    }
-    const plain = await decodeChunkHere(keysFrom(args.keys), args.erasure, args.id, args.sealedSize, args.compressed, slots(args.erasure.n, args.indexes, views));
-    const out = transferable(plain);
+    const r = await decodeVerifying(keysFrom(args.keys), args.erasure, args.id, args.sealedSize, args.compressed, args.indexes, args.headers, views, args.ids);
+    if (r.bad) return { result: { bad: r.bad } };
+    const out = transferable(r.plain!);
     return { result: { plain: out }, transfer: [out] };
   },
 };
