@@ -224,7 +224,8 @@ async function usage(hosts: Host[]): Promise<Usage> {
   const summary =
     `routing tables min/median/max ${Math.min(...rt)}/${pct(rt, 0.5)}/${Math.max(...rt)}, ` +
     `connections per node median ${pct(conns, 0.5)}, event-loop delay p50 ${f1(Math.max(...us.map((u) => u.loopDelayP50Ms)))} ms ` +
-    `max ${f0(Math.max(...us.map((u) => u.loopDelayMaxMs)))} ms (worst process)`;
+    `max ${f0(Math.max(...us.map((u) => u.loopDelayMaxMs)))} ms (worst process), ` +
+    `pnet cipher slots max ${f0(Math.max(...us.map((u) => u.cipherSlots ?? NaN)))} per process`;
   const loopP50Ms = Math.max(...us.map((u) => u.loopDelayP50Ms));
   return { cpuMs: us.reduce((a, u) => a + u.cpuMs, 0), rssMiB: us.reduce((a, u) => a + u.rssMiB, 0), summary, loopP50Ms };
 }

@@ -76,6 +76,9 @@ export interface UsageReply {
   /** event-loop delay since the previous usage request: p50 and max, ms (CPU starvation shows here) */
   loopDelayP50Ms: number;
   loopDelayMaxMs: number;
+  /** xsalsa20 cipher slots ever taken in this process (pnet leaks two per connection end; the
+   *  process dies soon after ~10,240, see README.md) */
+  cipherSlots?: number;
 }
 
 export interface ErrorReply {
