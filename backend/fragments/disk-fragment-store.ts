@@ -57,7 +57,13 @@ interface Volume {
   reserved: number;
   /** fragment subdirectories known to exist, to skip mkdir on the hot path */
   knownDirs: Set<string>;
+  /** the last statfs and `used` at that time (see #statfs) */
+  statfsCache?: { at: number; used: number; bavail: number; bsize: number; blocks: number };
+  statfsPending?: Promise<{ bavail: number; bsize: number; blocks: number }>;
 }
+
+/** how long a volume's statfs serves puts */
+const STATFS_TTL_MS = 1000;
 
 const HEX2 = /^[0-9a-f]{2}$/;
 let tmpCounter = 0;
@@ -372,17 +378,42 @@ export class DiskFragmentStore implements FragmentStore {
     return undefined;
   }
 
-  async #room(vol: Volume): Promise<{ capacity: number; free: number }> {
-    const fs = await statfs(vol.root);
+  async #room(vol: Volume, fresh = true): Promise<{ capacity: number; free: number }> {
+    const fs = await this.#statfs(vol, fresh);
     const diskFree = fs.bavail * fs.bsize;
     if (vol.quota === undefined) return { capacity: fs.blocks * fs.bsize, free: diskFree };
     return { capacity: vol.quota, free: Math.max(0, Math.min(vol.quota - vol.used, diskFree)) };
   }
 
+  /**
+   * statfs of a volume. For puts (`fresh` false) a result up to STATFS_TTL_MS old serves, less the
+   * bytes written since: one statfs per fragment was one of ten file operations per fragment on
+   * the put path. A disk that fills faster than that (another writer) still ends in ENOSPC, which
+   * put reports as QuotaExceeded like a refused put.
+   */
+  async #statfs(vol: Volume, fresh: boolean): Promise<{ bavail: number; bsize: number; blocks: number }> {
+    const c = vol.statfsCache;
+    if (!fresh && c && Date.now() - c.at < STATFS_TTL_MS) {
+      return { bavail: Math.max(0, c.bavail - Math.ceil((vol.used - c.used) / c.bsize)), bsize: c.bsize, blocks: c.blocks };
+    }
+    // the n fragment puts of a chunk arrive together: they share one statfs in flight
+    if (!fresh && vol.statfsPending) return vol.statfsPending;
+    const p = statfs(vol.root).then((fs) => {
+      vol.statfsCache = { at: Date.now(), used: vol.used, bavail: fs.bavail, bsize: fs.bsize, blocks: fs.blocks };
+      return fs;
+    });
+    vol.statfsPending = p;
+    try {
+      return await p;
+    } finally {
+      if (vol.statfsPending === p) vol.statfsPending = undefined;
+    }
+  }
+
   async #chooseVolume(id: string, size: number): Promise<Volume> {
     for (const vol of this.#ordered(id)) {
       if (!vol.writable) continue;
-      const { free } = await this.#room(vol);
+      const { free } = await this.#room(vol, false);
       if (free - vol.reserved >= size) return vol;
     }
     throw new StoreError('QuotaExceeded', `no volume has room for ${size} more bytes`);
