@@ -181,8 +181,8 @@ export class DiskFragmentStore implements FragmentStore {
       await this.#lock.run(id, async () => {
         options?.signal?.throwIfAborted();
         if (await this.#locate(id)) return;
+        // reserved by #chooseVolume in the same turn as its room check
         const vol = await this.#chooseVolume(id, bytes.length);
-        vol.reserved += bytes.length;
         try {
           await this.#write(vol, id, bytes, options?.signal);
           vol.used += bytes.length;
@@ -414,7 +414,11 @@ export class DiskFragmentStore implements FragmentStore {
     for (const vol of this.#ordered(id)) {
       if (!vol.writable) continue;
       const { free } = await this.#room(vol, false);
-      if (free - vol.reserved >= size) return vol;
+      // check and reserve with no await in between: parallel puts share one statfs (#statfs)
+      if (free - vol.reserved >= size) {
+        vol.reserved += size;
+        return vol;
+      }
     }
     throw new StoreError('QuotaExceeded', `no volume has room for ${size} more bytes`);
   }
