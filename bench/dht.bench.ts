@@ -20,7 +20,8 @@
  *   usable = the latest of the three. Also when its own lookup first returns exactly the true 20.
  *
  *   node --import tsx bench/dht.bench.ts
- * Env: BENCH_DHT_SIZES=16,50,100  BENCH_DHT_PROCS=5 (processes per network)  BENCH_DHT_LOOKUPS=30
+ * Env: BENCH_DHT_SIZES=16,50,100  BENCH_DHT_PROCS=5 (processes at least)  BENCH_DHT_PER_PROC=10
+ *      (nodes per process at most)  BENCH_DHT_LOOKUPS=30
  *      BENCH_DHT_JOINS=3  BENCH_DHT_SETTLE_MS=6000 (at least; then until every process's event loop
  *      is calm, at most BENCH_DHT_SETTLE_MAX_MS=30000)  BENCH_DHT_HEARTBEAT_MS=60000
  * The heartbeat is slowed from the production 5 s: on 2 cores, 100 nodes each re-asking every
@@ -42,6 +43,9 @@ const env = (name: string, dflt: number): number => {
 };
 const sizes = (process.env.BENCH_DHT_SIZES ?? '16,50,100').split(',').map(Number).filter((n) => n > 1);
 const PROCS = Math.max(1, env('BENCH_DHT_PROCS', 5));
+// 20 nodes a process already died at 100 nodes on a loaded machine (failed and repeated dials take
+// pnet cipher slots too, bench/dht/README.md): more processes rather than more nodes per process
+const PER_PROC = Math.max(1, env('BENCH_DHT_PER_PROC', 10));
 const LOOKUPS = env('BENCH_DHT_LOOKUPS', 30);
 const JOINS = env('BENCH_DHT_JOINS', 3);
 const SETTLE_MS = env('BENCH_DHT_SETTLE_MS', 6000);
@@ -231,7 +235,7 @@ async function usage(hosts: Host[]): Promise<Usage> {
 }
 
 async function run(n: number): Promise<void> {
-  const procs = Math.min(PROCS, n);
+  const procs = Math.min(n, Math.max(PROCS, Math.ceil(n / PER_PROC)));
   const counts = Array.from({ length: procs }, (_, i) => Math.floor(n / procs) + (i < n % procs ? 1 : 0));
   const networkKey = randomBytes(32).toString('hex');
   const hosts: Host[] = [];
