@@ -59,6 +59,7 @@ const USER = { accessKey: 'BENCHCLUSTERKEY', secretKey: 'bench-cluster-secret-01
 const BUCKET = 'bench';
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
 
+const fromSources = import.meta.url.endsWith('.ts');
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -313,10 +314,14 @@ async function summarizeProfiles(dir: string, gwPid: number, t0: number, t1: num
       g.total += dt;
     }
   }
-  console.log(`gateway --cpu-prof, ${files.length} profiles, ${windowed ? 'samples within the PUT' : 'whole process life (the PUT window matched no samples)'}:`);
+  console.log(
+    `gateway --cpu-prof, ${files.length} profiles, ${windowed ? 'samples within the PUT' : 'whole process life (the PUT window matched no samples)'}` +
+      `${fromSources ? ' (under tsx: worker start-up compiles TypeScript, the esm/hooks and realm items; a build from dist/ has none)' : ''}:`,
+  );
   for (const g of groups) {
     if (g.total === 0) continue;
-    console.log(`  ${g.label}: ${(g.total / 1000).toFixed(0)} ms sampled (${(g.total / 1000 / totalMiB).toFixed(2)} ms/MiB); top self time:`);
+    // sample weights are wall intervals (a descheduled thread keeps its last stack): shares, not CPU ms
+    console.log(`  ${g.label}: ${(g.total / 1000).toFixed(0)} ms of non-idle samples; share of them by self time:`);
     for (const [k, v] of [...g.byFn].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`    ${((v / g.total) * 100).toFixed(1).padStart(5)} %  ${k}`);
     console.log(`    by module: ${[...g.byModule].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${((v / g.total) * 100).toFixed(0)} %`).join(', ')}`);
   }
