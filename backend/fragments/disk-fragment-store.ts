@@ -437,10 +437,12 @@ export class DiskFragmentStore implements FragmentStore {
       const dir = join(vol.fragmentsDir, id.slice(0, 2), id.slice(2, 4));
       if (!vol.knownDirs.has(dir)) {
         const created = await mkdir(dir, { recursive: true });
-        // New directories must reach the disk too, or the renamed file could vanish with them.
+        // New directories must reach the disk too, or the renamed file could vanish with them: the
+        // entry of each created one lives in its parent. Once the 256 first-level directories exist
+        // only the leaf is new, and the fragments root needs no fsync (one fewer per new leaf).
         if (created !== undefined) {
           await fsyncDir(join(dir, '..'));
-          await fsyncDir(vol.fragmentsDir);
+          if (resolve(created) !== resolve(dir)) await fsyncDir(vol.fragmentsDir);
         }
         vol.knownDirs.add(dir);
       }
