@@ -28,6 +28,7 @@
  *   node --import tsx bench/cluster.bench.ts
  *   BENCH_MIB=256 node --import tsx bench/cluster.bench.ts      quicker
  *   BENCH_WIDE_PEERS=24 node --import tsx bench/cluster.bench.ts   with the wide 50 % run
+ *   BENCH_WIDE_PEERS=24 BENCH_WIDE_ONLY=1 …                      only the wide run
  *   BENCH_PROFILE=1 node --import tsx bench/cluster.bench.ts   instead: PUT only, gateway under
  *      --cpu-prof; prints where its CPU went during the PUT (self time by function and by module,
  *      main thread and worker threads apart)
@@ -53,6 +54,7 @@ const LOSSES = [0.1, 0.2, 0.3, 0.5];
 const widePeers = Number(process.env.BENCH_WIDE_PEERS ?? 0);
 const wideMiB = Number(process.env.BENCH_WIDE_MIB ?? 256);
 const PROFILE = process.env.BENCH_PROFILE === '1';
+const wideOnly = process.env.BENCH_WIDE_ONLY === '1';
 const PART = 16 * MiB;
 const QUEUE = 4;
 const USER = { accessKey: 'BENCHCLUSTERKEY', secretKey: 'bench-cluster-secret-0123456789' };
@@ -376,101 +378,108 @@ async function main(): Promise<void> {
       return;
     }
 
-    const base = await baselines(dir, data);
-    await withCluster(PEERS, {}, async (cluster, gw, s3, idle) => {
-      const logs = watchLogs(gw);
-      const pids = cluster.peers.map((p) => p.proc.pid!);
-      const rows: { label: string; p: Phase; extra?: string }[] = [];
-      const putP = await phase(`PUT ${totalMiB} MiB (Upload, ${PART / MiB} MiB × ${QUEUE})`, SIZE, gw, pids, logs, idle, (tick) => put(s3, 'big', data, tick));
-      rows.push({ label: 'PUT', p: putP });
-      let healthy: GetResult | undefined;
-      const getP = await phase(`GET ${totalMiB} MiB, healthy`, SIZE, gw, pids, logs, idle, async (tick) => {
-        healthy = await get(s3, 'big', undefined, tick);
-      });
-      const ok = (r: GetResult | undefined): string => (r?.error ? `FAILED ${r.error.status} ${r.error.name} after ${r.error.afterBytes} B` : r?.sha === want ? 'SHA-256 ok' : 'SHA-256 MISMATCH');
-      rows.push({ label: 'GET healthy', p: getP, extra: ok(healthy) });
-      report([base.write, putP.m], base.write);
-      report([base.read, getP.m], base.read);
-
-      let killed = 0;
-      for (const loss of LOSSES) {
-        const target = Math.round(loss * PEERS);
-        const victims = cluster.peers.slice(PEERS - target, PEERS - killed);
-        await Promise.all(victims.map((v) => v.kill('SIGKILL')));
-        killed = target;
-        const before = await gw.status();
-        let r: GetResult | undefined;
-        const p = await phase(`GET, ${killed} of ${PEERS} peers killed`, SIZE, gw, pids, logs, idle, async (tick) => {
-          r = await get(s3, 'big', undefined, tick);
-        });
-        const chunks = `status before: ${before.chunks.healthy}/${before.chunks.degraded}/${before.chunks.lost} healthy/degraded/lost of ${before.chunks.total}`;
-        if (r?.error) {
-          rows.push({ label: `GET ${killed}/${PEERS} killed (${(loss * 100).toFixed(0)} %)`, p, extra: `${ok(r)} in ${(r.error.ms / 1000).toFixed(2)} s; ${chunks}` });
-        } else {
-          const frac = p.m.mibPerSec / getP.m.mibPerSec;
-          rows.push({ label: `GET ${killed}/${PEERS} killed (${(loss * 100).toFixed(0)} %)`, p, extra: `${(frac * 100).toFixed(0)} % of healthy; ${ok(r)}; ${chunks}` });
-        }
-      }
-      console.log(`\nper phase (client = this process: SDK, SigV4, SHA-256; "others" = the gateway's busiest non-main threads):`);
-      printPhases(rows);
-    });
-
-    if (widePeers > 0) {
-      const size = Math.min(SIZE, wideMiB * MiB);
-      const wide = data.subarray(0, size);
-      const wantWide = sha256(wide);
-      console.log(`\nwide: ${widePeers} peers, ${size / MiB} MiB, then ${widePeers / 2} killed`);
-      await withCluster(widePeers, {}, async (cluster, gw, s3, idle) => {
-        const logs = watchLogs(gw);
-        const pids = cluster.peers.map((p) => p.proc.pid!);
-        const putP = await phase(`PUT ${size / MiB} MiB`, size, gw, pids, logs, idle, (tick) => put(s3, 'wide', wide, tick));
-        let r: GetResult | undefined;
-        const getP = await phase(`GET healthy`, size, gw, pids, logs, idle, async (tick) => {
-          r = await get(s3, 'wide', undefined, tick);
-        });
-        const killedN = Math.floor(widePeers / 2);
-        await Promise.all(cluster.peers.slice(widePeers - killedN).map((p) => p.kill('SIGKILL')));
-        // the gateway's own count, once it has noticed every dead peer (missed heartbeats)
-        const t0 = performance.now();
-        let st = await gw.status();
-        while (st.peers.filter((p) => p.healthy).length > widePeers - killedN && performance.now() - t0 < 60_000) {
-          await new Promise((res) => setTimeout(res, 500));
-          st = await gw.status();
-        }
-        const noticedS = (performance.now() - t0) / 1000;
-        let whole: GetResult | undefined;
-        const wholeP = await phase(`GET whole object, ${killedN} killed`, size, gw, pids, logs, idle, async (tick) => {
-          whole = await get(s3, 'wide', undefined, tick);
-        });
-        const STEP = 8 * MiB;
-        let readable = 0;
-        let probes = 0;
-        const t1 = performance.now();
-        for (let off = 0; off < size; off += STEP, probes++) {
-          const g = await get(s3, 'wide', `bytes=${off}-${Math.min(size, off + MiB) - 1}`);
-          if (!g.error && g.sha === sha256(wide.subarray(off, Math.min(size, off + MiB)))) readable++;
-        }
-        const probeS = (performance.now() - t1) / 1000;
-        printPhases([
-          { label: 'PUT', p: putP },
-          { label: 'GET healthy', p: getP, extra: r?.sha === wantWide ? 'SHA-256 ok' : `FAILED ${JSON.stringify(r?.error)}` },
-          {
-            label: `GET ${killedN}/${widePeers} killed (50 %)`,
-            p: wholeP,
-            extra: whole?.error ? `error ${whole.error.status} ${whole.error.name} after ${whole.error.afterBytes} B in ${(whole.error.ms / 1000).toFixed(2)} s` : whole?.sha === wantWide ? 'SHA-256 ok (every chunk readable)' : 'SHA-256 MISMATCH',
-          },
-        ]);
-        const c = st.chunks;
-        console.log(
-          `  gateway noticed the ${killedN} dead peers in ${noticedS.toFixed(1)} s; /-/status chunks: ${c.healthy} healthy, ${c.degraded} degraded, ${c.lost} lost of ${c.total} ` +
-            `→ readable ${(((c.healthy + c.degraded) / Math.max(1, c.total)) * 100).toFixed(0)} %; ranged GETs of 1 MiB every 8 MiB: ${readable}/${probes} right bytes (${probeS.toFixed(1)} s)`,
-        );
-      });
-    }
+    if (!wideOnly) await mainRun(dir, data, want);
+    if (widePeers > 0) await wideRun(data);
   } finally {
     await rm(dir, { recursive: true, force: true });
     console.log(`total bench time ${((performance.now() - started) / 1000).toFixed(0)} s, load ${load()}`);
   }
+}
+
+/** 16 peers: baselines, PUT, healthy GET, degraded GETs. */
+async function mainRun(dir: string, data: Buffer, want: string): Promise<void> {
+  const base = await baselines(dir, data);
+  await withCluster(PEERS, {}, async (cluster, gw, s3, idle) => {
+    const logs = watchLogs(gw);
+    const pids = cluster.peers.map((p) => p.proc.pid!);
+    const rows: { label: string; p: Phase; extra?: string }[] = [];
+    const putP = await phase(`PUT ${totalMiB} MiB (Upload, ${PART / MiB} MiB × ${QUEUE})`, SIZE, gw, pids, logs, idle, (tick) => put(s3, 'big', data, tick));
+    rows.push({ label: 'PUT', p: putP });
+    let healthy: GetResult | undefined;
+    const getP = await phase(`GET ${totalMiB} MiB, healthy`, SIZE, gw, pids, logs, idle, async (tick) => {
+      healthy = await get(s3, 'big', undefined, tick);
+    });
+    const ok = (r: GetResult | undefined): string => (r?.error ? `FAILED ${r.error.status} ${r.error.name} after ${r.error.afterBytes} B` : r?.sha === want ? 'SHA-256 ok' : 'SHA-256 MISMATCH');
+    rows.push({ label: 'GET healthy', p: getP, extra: ok(healthy) });
+    report([base.write, putP.m], base.write);
+    report([base.read, getP.m], base.read);
+
+    let killed = 0;
+    for (const loss of LOSSES) {
+      const target = Math.round(loss * PEERS);
+      const victims = cluster.peers.slice(PEERS - target, PEERS - killed);
+      await Promise.all(victims.map((v) => v.kill('SIGKILL')));
+      killed = target;
+      const before = await gw.status();
+      let r: GetResult | undefined;
+      const p = await phase(`GET, ${killed} of ${PEERS} peers killed`, SIZE, gw, pids, logs, idle, async (tick) => {
+        r = await get(s3, 'big', undefined, tick);
+      });
+      const chunks = `status before: ${before.chunks.healthy}/${before.chunks.degraded}/${before.chunks.lost} healthy/degraded/lost of ${before.chunks.total}`;
+      if (r?.error) {
+        rows.push({ label: `GET ${killed}/${PEERS} killed (${(loss * 100).toFixed(0)} %)`, p, extra: `${ok(r)} in ${(r.error.ms / 1000).toFixed(2)} s; ${chunks}` });
+      } else {
+        const frac = p.m.mibPerSec / getP.m.mibPerSec;
+        rows.push({ label: `GET ${killed}/${PEERS} killed (${(loss * 100).toFixed(0)} %)`, p, extra: `${(frac * 100).toFixed(0)} % of healthy; ${ok(r)}; ${chunks}` });
+      }
+    }
+    console.log(`\nper phase (client = this process: SDK, SigV4, SHA-256; "others" = the gateway's busiest non-main threads):`);
+    printPhases(rows);
+  });
+}
+
+/** BENCH_WIDE_PEERS peers, half of them killed: what stays readable when chunks spread. */
+async function wideRun(data: Buffer): Promise<void> {
+  const size = Math.min(SIZE, wideMiB * MiB);
+  const wide = data.subarray(0, size);
+  const wantWide = sha256(wide);
+  console.log(`\nwide: ${widePeers} peers, ${size / MiB} MiB, then ${widePeers / 2} killed`);
+  await withCluster(widePeers, {}, async (cluster, gw, s3, idle) => {
+    const logs = watchLogs(gw);
+    const pids = cluster.peers.map((p) => p.proc.pid!);
+    const putP = await phase(`PUT ${size / MiB} MiB`, size, gw, pids, logs, idle, (tick) => put(s3, 'wide', wide, tick));
+    let r: GetResult | undefined;
+    const getP = await phase(`GET healthy`, size, gw, pids, logs, idle, async (tick) => {
+      r = await get(s3, 'wide', undefined, tick);
+    });
+    const killedN = Math.floor(widePeers / 2);
+    await Promise.all(cluster.peers.slice(widePeers - killedN).map((p) => p.kill('SIGKILL')));
+    // the gateway's own count, once it has noticed every dead peer (missed heartbeats)
+    const t0 = performance.now();
+    let st = await gw.status();
+    while (st.peers.filter((p) => p.healthy).length > widePeers - killedN && performance.now() - t0 < 60_000) {
+      await new Promise((res) => setTimeout(res, 500));
+      st = await gw.status();
+    }
+    const noticedS = (performance.now() - t0) / 1000;
+    let whole: GetResult | undefined;
+    const wholeP = await phase(`GET whole object, ${killedN} killed`, size, gw, pids, logs, idle, async (tick) => {
+      whole = await get(s3, 'wide', undefined, tick);
+    });
+    const STEP = 8 * MiB;
+    let readable = 0;
+    let probes = 0;
+    const t1 = performance.now();
+    for (let off = 0; off < size; off += STEP, probes++) {
+      const g = await get(s3, 'wide', `bytes=${off}-${Math.min(size, off + MiB) - 1}`);
+      if (!g.error && g.sha === sha256(wide.subarray(off, Math.min(size, off + MiB)))) readable++;
+    }
+    const probeS = (performance.now() - t1) / 1000;
+    printPhases([
+      { label: 'PUT', p: putP },
+      { label: 'GET healthy', p: getP, extra: r?.sha === wantWide ? 'SHA-256 ok' : `FAILED ${JSON.stringify(r?.error)}` },
+      {
+        label: `GET ${killedN}/${widePeers} killed (50 %)`,
+        p: wholeP,
+        extra: whole?.error ? `error ${whole.error.status} ${whole.error.name} after ${whole.error.afterBytes} B in ${(whole.error.ms / 1000).toFixed(2)} s` : whole?.sha === wantWide ? 'SHA-256 ok (every chunk readable)' : 'SHA-256 MISMATCH',
+      },
+    ]);
+    const c = st.chunks;
+    console.log(
+      `  gateway noticed the ${killedN} dead peers in ${noticedS.toFixed(1)} s; /-/status chunks: ${c.healthy} healthy, ${c.degraded} degraded, ${c.lost} lost of ${c.total} ` +
+        `→ readable ${(((c.healthy + c.degraded) / Math.max(1, c.total)) * 100).toFixed(0)} %; ranged GETs of 1 MiB every 8 MiB: ${readable}/${probes} right bytes (${probeS.toFixed(1)} s)`,
+    );
+  });
 }
 
 await main();
