@@ -169,8 +169,8 @@ export const FLAGS: FlagSpec[] = [
     valueName: 'K,N',
     default: '10,16',
     parse: (t) => parseErasure(t, MAX_DATA, MAX_PARITY),
-    description: `Reed-Solomon: any K of N fragments rebuild a chunk (K,N or K+M with M parity; K ≤ ${MAX_DATA}, N-K ≤ ${MAX_PARITY}); verify: default the K,N of the store's chunks, a different value is refused`,
-    commands: [E, 'verify'],
+    description: `Reed-Solomon: any K of N fragments rebuild a chunk (K,N or K+M with M parity; K ≤ ${MAX_DATA}, N-K ≤ ${MAX_PARITY})`,
+    commands: [E],
   },
   {
     name: 'cache-size',

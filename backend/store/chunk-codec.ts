@@ -73,6 +73,11 @@ export interface DecodeOptions {
    * being copied. Others are copied.
    */
   take?: boolean;
+  /**
+   * the code the chunk was written with (its index row's k, n); default the codec's own. A store
+   * reopened with another --erasure still reads what it wrote before.
+   */
+  erasure?: ErasureParams;
 }
 
 export interface EncodeOptions {
@@ -391,15 +396,16 @@ export class ChunkCodec {
     options: DecodeOptions = {},
   ): Promise<DecodeResult> {
     if (id.length !== 32) throw new StoreError('InvalidArgument', `chunk id must be 32 bytes, got ${id.length}`);
+    const erasure = options.erasure ? coderFor(options.erasure).params : this.erasure;
     let ids: string[] | undefined;
     if (fragmentIds) {
       // Unchecked bytes: a damaged header or length is a bad fragment, not a corrupt chunk.
-      const bad = malformed(this.erasure, sealedSize, fragments);
+      const bad = malformed(erasure, sealedSize, fragments);
       if (bad.length > 0) return { bad };
     }
-    const { indexes, shards, headers } = chooseShards(this.erasure, fragments);
+    const { indexes, shards, headers } = chooseShards(erasure, fragments);
     if (fragmentIds) ids = indexes.map((i) => fragmentIds[i] ?? '');
-    if (!this.#pool) return decodeVerifying(this.#keys, this.erasure, id, sealedSize, compressed, indexes, headers, shards, ids);
+    if (!this.#pool) return decodeVerifying(this.#keys, erasure, id, sealedSize, compressed, indexes, headers, shards, ids);
     // Moving the caller's fragment buffers (options.take) costs the main thread nothing; packing
     // copies of the shards into one buffer cost it ~0.5 CPU ms per MiB (copy + fresh pages).
     const shardBufs = options.take ? indexes.map((i) => transferable(fragments[i]!)) : [copyForTransfer(...shards)];
@@ -407,7 +413,7 @@ export class ChunkCodec {
       'codec/decode',
       {
         keys: this.#keyBytes,
-        erasure: this.erasure,
+        erasure,
         id: new Uint8Array(copyForTransfer(id)),
         sealedSize,
         compressed,

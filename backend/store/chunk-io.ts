@@ -327,7 +327,7 @@ export class ChunkIo {
         metrics.observeStage('fetch', Number(tDecode - tFetch) / 1e9, used.reduce((s, i) => s + bufs[i]!.length, 0));
       }
       // take: the fragment buffers move to the worker (no copy on this thread)
-      const r = await t.codec.decodeChecked(chunk.chunkId, chunk.sealedSize, chunk.compressed, bufs, ids, { take: true });
+      const r = await t.codec.decodeChecked(chunk.chunkId, chunk.sealedSize, chunk.compressed, bufs, ids, { take: true, erasure: { k: chunk.k, n: chunk.n } });
       if (metrics) {
         metrics.observeStage('decode', since(tDecode), r.plain?.length);
         tFetch = process.hrtime.bigint();

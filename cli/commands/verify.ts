@@ -7,16 +7,13 @@
  * A tenant's objects are only readable with its secret, so tenants whose key is not given are not
  * read (their count is not known offline either). The chunk cache is off: every chunk is read
  * from the volumes. A bad fragment that parity covered is quarantined by the read, as a GET does.
- * The store's codec decodes with one K,N only: verify takes the K,N of the store's chunks (or
- * --erasure, which must then match them); chunks written with another K,N (the gateway's --erasure
- * changed over time) do not decode and are reported as damage — a limitation of the store's codec.
+ * Every chunk decodes with the K,N it was written with (its index row), so no --erasure is needed.
  *
  * Progress in bytes, over the sizes a first listing pass adds up. Exit 1 when any object is damaged.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { ObjectInfo, ObjectStore } from '../../backend/core/object-store.js';
 import type { Progress } from '../../backend/core/progress.js';
-import type { PeerStore } from '../../backend/store/peer-store.js';
 import type { CliConfig } from '../config.js';
 import { buildComponents, loadUsers, openOfflineStore } from '../compose.js';
 import type { CliIo } from '../io.js';
@@ -104,13 +101,6 @@ async function checkObject(store: ObjectStore, bucket: string, key: string, prog
   }
 }
 
-/** K,N of the first stored chunk (a store written with one --erasure has one), or undefined when empty. */
-function storedErasure(store: PeerStore): { k: number; n: number } | undefined {
-  const [first] = store.index.storedFragments({ chunk: 0, idx: -1 }, 1);
-  const row = first ? store.index.chunkByRow(first.chunk) : undefined;
-  return row ? { k: row.k, n: row.n } : undefined;
-}
-
 export async function runVerify(config: CliConfig, io: CliIo, terminal: Terminal = NO_TERMINAL): Promise<number> {
   const { registry } = await loadUsers(config, { readStored: true });
   const users = registry.all();
@@ -119,17 +109,7 @@ export async function runVerify(config: CliConfig, io: CliIo, terminal: Terminal
   }
   const c = await buildComponents(config, io, { openVolumes: true, lockState: true });
   try {
-    let { store: peerStore } = await openOfflineStore(c, 'verify', { cacheSize: 0, erasure: config.erasure });
-    const stored = storedErasure(peerStore);
-    if (stored && (stored.k !== config.erasure.k || stored.n !== config.erasure.n)) {
-      if (config.given.has('erasure')) {
-        await peerStore.close();
-        throw new UsageError(`--erasure: this store's chunks are ${stored.k},${stored.n}, not ${config.erasure.k},${config.erasure.n}`);
-      }
-      // not given: read with what the store was written with
-      await peerStore.close();
-      ({ store: peerStore } = await openOfflineStore(c, 'verify', { cacheSize: 0, erasure: stored }));
-    }
+    const { store: peerStore } = await openOfflineStore(c, 'verify', { cacheSize: 0 });
     try {
       const tenants: { user: string; store: ObjectStore }[] = [];
       for (const u of users) {

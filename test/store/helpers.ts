@@ -24,7 +24,8 @@ export interface TestStore {
   stores: PeerStore;
   fragments: DiskFragmentStore;
   open(accessKey?: string, secret?: string): Promise<ObjectStore>;
-  reopen(): Promise<void>;
+  /** close and open again on the same state and volume; `init` changes settings for the new open */
+  reopen(init?: Partial<StoreInit>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -36,7 +37,7 @@ export async function makeStore(init: Partial<StoreInit> = {}): Promise<TestStor
   const logger = silentLogger();
   const chunker = await testChunker();
   let fragments = await DiskFragmentStore.open({ volumes: [{ path: volume, mode: 'rw' }], logger });
-  const full: StoreInit = { stateDir: join(dir, 'state'), kdfIterations: 1000, erasure: { k: 4, n: 6 }, avgChunkSize: 256 * 1024, gcIntervalMs: 0, ...init };
+  let full: StoreInit = { stateDir: join(dir, 'state'), kdfIterations: 1000, erasure: { k: 4, n: 6 }, avgChunkSize: 256 * 1024, gcIntervalMs: 0, ...init };
   const openStore = (): Promise<PeerStore> => PeerStore.open(full, { logger, placement: new LocalPlacement({ store: fragments, logger }), chunker });
   const t: TestStore = {
     dir,
@@ -44,7 +45,8 @@ export async function makeStore(init: Partial<StoreInit> = {}): Promise<TestStor
     stores: await openStore(),
     fragments,
     open: (accessKey = 'tenant-a', secret = 'secret-secret') => t.stores.open({ accessKey, secretKey: secret }),
-    async reopen() {
+    async reopen(changes: Partial<StoreInit> = {}) {
+      full = { ...full, ...changes };
       await t.stores.close();
       await fragments.close();
       fragments = await DiskFragmentStore.open({ volumes: [{ path: volume, mode: 'rw' }], logger });

@@ -93,6 +93,30 @@ test('a corrupted and a deleted fragment file: the read still returns the right 
   }
 });
 
+test('reopened with another erasure code, the store reads what it wrote before (each chunk decodes with its own k, n)', async () => {
+  const s = await makeStore({ avgChunkSize: 256 * 1024, erasure: { k: 4, n: 6 }, cacheSize: 0 });
+  try {
+    let store = await s.open();
+    await store.createBucket('bkt');
+    const old = randomBytesFast(1 * MiB, 21);
+    await store.putObject('bkt', 'old', pieces(old));
+    await s.reopen({ erasure: { k: 3, n: 5 } });
+    store = await s.open();
+    const fresh = randomBytesFast(1 * MiB, 22);
+    await store.putObject('bkt', 'new', pieces(fresh));
+    const codes = s.stores.index.db.prepare('SELECT DISTINCT k, n FROM chunks ORDER BY k').all();
+    assert.deepEqual(codes, [{ k: 3, n: 5 }, { k: 4, n: 6 }]);
+    assert.ok((await readAll((await store.getObject('bkt', 'old')).body)).equals(old));
+    assert.ok((await readAll((await store.getObject('bkt', 'new')).body)).equals(fresh));
+    // and a degraded old chunk still decodes from parity with its own code: drop data fragment 0
+    const first = s.stores.index.db.prepare('SELECT f.fragment_id AS id FROM fragments f JOIN chunks c ON c.id = f.chunk WHERE c.k = 4 AND f.idx = 0').all() as { id: string }[];
+    for (const { id } of first) await rm(fragmentPath(s.volume, id));
+    assert.ok((await readAll((await store.getObject('bkt', 'old')).body)).equals(old));
+  } finally {
+    await s.close();
+  }
+});
+
 test('garbage collection: dead chunks after the grace period, orphan fragment files, pinned puts', async () => {
   const s = await makeStore({ avgChunkSize: 64 * 1024, gcGraceMs: 3_600_000 });
   try {
