@@ -9,6 +9,10 @@
  * - Health: `failuresToDead` consecutive transport failures (Unavailable/Timeout, reported by the
  *   data path or counted by the handles' own wrapper) or missed heartbeats mark a peer dead. It
  *   revives on the next heartbeat answered after that, or gets another chance after `deadForMs`.
+ * - A peer the data path marked dead is not asked again until then: its handle's calls fail at
+ *   once with Unavailable (no connect, no timeout), and failures reported meanwhile do not push
+ *   the dead period forward. Readers ask recorded holders without checking health first, and a
+ *   hung or unroutable holder would otherwise cost every chunk a full request timeout.
  * - Capacity: peers announcing less than `minFree` bytes free are not chosen; a QuotaExceeded
  *   answer marks the peer full until its next announcement.
  * - Fallback: locate(id) asks the DHT for a peer that is not (or no longer) where we thought.
@@ -17,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { FragmentStore, FragmentEntry, FragmentOpOptions, FragmentStat } from '../core/fragment-store.js';
 import type { PeerHandle, Placement } from '../core/placement.js';
-import { isStoreError } from '../core/errors.js';
+import { isStoreError, StoreError } from '../core/errors.js';
 import type { Member } from './control-plane.js';
 import { RemoteFragmentStore } from './remote-fragment-store.js';
 
@@ -116,6 +120,7 @@ export class NetworkPlacement implements Placement {
   /** Wraps a store so transport failures and successes feed health tracking by themselves. */
   #instrument(id: string, s: FragmentStore): FragmentStore {
     const run = async <T>(op: () => Promise<T>): Promise<T> => {
+      if (this.#deadOnDataPath(id)) throw new StoreError('Unavailable', `peer ${id} is marked dead (recent transport failures); not asked until a heartbeat answers or ${this.#deadForMs()} ms pass`);
       const t0 = performance.now();
       try {
         const r = await op();
@@ -213,8 +218,31 @@ export class NetworkPlacement implements Placement {
       h.full = Date.now();
       return;
     }
+    // already dead: the failure is the fast one above (or a request sent before the mark);
+    // moving deadAt would keep a recovered peer's heartbeats from ever reviving it
+    if (this.#deadOnDataPath(id)) return;
     h.failures++;
     if (h.failures >= (this.#init.failuresToDead ?? 2)) h.deadAt = Date.now();
+  }
+
+  #deadForMs(): number {
+    return this.#init.deadForMs ?? 30_000;
+  }
+
+  /**
+   * True while failures on the data path hold the peer dead: no heartbeat answered since, and the
+   * dead period not over. Clears the mark (one failure short of dead again) once either holds.
+   */
+  #deadOnDataPath(id: string): boolean {
+    const h = this.#health.get(id);
+    if (h?.deadAt === undefined) return false;
+    const m = this.#membership.member(id);
+    if ((m && m.lastSeen > h.deadAt) || Date.now() - h.deadAt > this.#deadForMs()) {
+      h.deadAt = undefined;
+      h.failures = Math.max(0, (this.#init.failuresToDead ?? 2) - 1);
+      return false;
+    }
+    return true;
   }
 
   /** smoothed latency of recent successful calls (for the reader's "fastest k") */
@@ -229,15 +257,8 @@ export class NetworkPlacement implements Placement {
     const now = Date.now();
     if (m.failures >= (this.#init.failuresToDead ?? 2)) return false;
     if (now - m.lastSeen > (this.#init.staleMs ?? 20_000)) return false;
-    const h = this.#health.get(id);
-    if (h?.deadAt !== undefined) {
-      // a heartbeat answered after the failures, or the dead period is over: give it another chance
-      if (m.lastSeen > h.deadAt || now - h.deadAt > (this.#init.deadForMs ?? 30_000)) {
-        h.deadAt = undefined;
-        h.failures = Math.max(0, (this.#init.failuresToDead ?? 2) - 1);
-      } else return false;
-    }
-    return true;
+    // a heartbeat answered after the failures, or the dead period is over: another chance
+    return !this.#deadOnDataPath(id);
   }
 
   /** Closes every remote store (not the local one). */
