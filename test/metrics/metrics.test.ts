@@ -5,16 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createMetrics } from '../../backend/metrics/metrics.js';
 import { createOpsHandler } from '../../backend/metrics/ops-handler.js';
 import { readiness, type NetworkStatus } from '../../backend/metrics/network-status.js';
-
-/** The value of one series in Prometheus text, or undefined when absent. */
-function sample(text: string, series: string): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    if (line.slice(0, sp) === series) return Number(line.slice(sp + 1).replace('+Inf', 'Infinity'));
-  }
-  return undefined;
-}
+import { sample } from './prom-text.js';
 
 test('requests, bytes and latency histograms by protocol and operation', async () => {
   const m = createMetrics({ processMetrics: false });

@@ -24,15 +24,7 @@ import { startDataPlane } from '../../backend/network/data-plane.js';
 import { identityFromKey } from '../../backend/network/identity.js';
 import { RemoteFragmentStore } from '../../backend/network/remote-fragment-store.js';
 import { LocalPlacement } from '../../backend/store/local-placement.js';
-
-function sample(text: string, series: string): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    if (line.slice(0, sp) === series) return Number(line.slice(sp + 1));
-  }
-  return undefined;
-}
+import { sample } from './prom-text.js';
 
 const idOf = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

@@ -18,21 +18,12 @@ import { buildComponents, startEmbedded } from '../../cli/compose.js';
 import type { CliIo } from '../../cli/io.js';
 import { loadConfig } from '../../cli/main.js';
 import type { CliConfig } from '../../cli/config.js';
+import { sample } from './prom-text.js';
 
 const run = promisify(execFile);
 const AK = 'wiring-key';
 const SK = 'wiring-secret-1234';
 const auth = `Basic ${Buffer.from(`${AK}:${SK}`).toString('base64')}`;
-
-/** The value of one series in Prometheus text, or undefined when absent. */
-function sample(text: string, series: string): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    if (line.slice(0, sp) === series) return Number(line.slice(sp + 1).replace('+Inf', 'Infinity'));
-  }
-  return undefined;
-}
 
 /** Sum of every series of `name` whose labels include all of `labels` (`k="v"` strings). */
 function sum(text: string, name: string, ...labels: string[]): number {
