@@ -443,6 +443,12 @@ async function wideRun(data: Buffer): Promise<void> {
       r = await get(s3, 'wide', undefined, tick);
     });
     const killedN = Math.floor(widePeers / 2);
+    // where placement put the fragments: files per peer volume, the ones about to die last
+    const perPeer = await Promise.all(
+      cluster.peers.map(async (p) => (await readdir(join(p.dir, 'fragments'), { recursive: true, withFileTypes: true }).catch(() => [])).filter((d) => d.isFile()).length),
+    );
+    const dying = perPeer.slice(widePeers - killedN).reduce((a, b) => a + b, 0);
+    console.log(`  fragments per peer: ${perPeer.join(' ')}; the ${killedN} to be killed hold ${dying} of ${perPeer.reduce((a, b) => a + b, 0)}`);
     await Promise.all(cluster.peers.slice(widePeers - killedN).map((p) => p.kill('SIGKILL')));
     // the gateway's own count, once it has noticed every dead peer (missed heartbeats)
     const t0 = performance.now();
