@@ -301,19 +301,28 @@ export class ChunkIo {
       );
     };
     const present = (): number => bufs.filter(Boolean).length;
-    // then only as many untried fragments (parity) as are missing, more if some of those fail too
+    // Fragments on holders the placement thinks healthy first (data before parity: all k data
+    // fragments make decoding a concatenation), holders marked dead last: a known-dead holder
+    // costs a failed request and a second round trip per chunk, so it is only asked when the
+    // healthy ones are not enough. sort is stable: index order within each group.
+    const holderOf = new Map(frags.map((f) => [f.idx, f.peer]));
+    const healthy = (i: number): boolean => {
+      const peer = holderOf.get(i);
+      return peer !== undefined && this.#c.placement.isHealthy(peer);
+    };
+    const order = range(0, chunk.n).sort((a, b) => Number(!healthy(a)) - Number(!healthy(b)));
+    // then only as many untried fragments as are missing, more if some of those fail too
     const topUp = async (): Promise<void> => {
       for (let next = 0; present() < chunk.k && next < chunk.n; ) {
         const batch: number[] = [];
-        for (; next < chunk.n && batch.length < chunk.k - present(); next++) if (!tried.has(next)) batch.push(next);
+        for (; next < chunk.n && batch.length < chunk.k - present(); next++) if (!tried.has(order[next])) batch.push(order[next]);
         if (batch.length === 0) break;
         await fetch(batch, false);
       }
     };
     const metrics = this.#c.metrics;
     let tFetch = metrics ? process.hrtime.bigint() : 0n;
-    // Data fragments first: when all k arrive, decoding is a concatenation.
-    await fetch(range(0, chunk.k), false);
+    await fetch(order.slice(0, chunk.k), false);
     for (;;) {
       await topUp();
       const have = present();

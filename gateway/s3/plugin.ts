@@ -189,7 +189,9 @@ export function createS3Handler(components: S3Components, init: S3Init = {}): S3
     } catch (err) {
       const e = toErrorResponse(err);
       code = e.s3Code;
-      if (e.internal) logger.error({ err, requestId, op }, 's3: internal error');
+      // a 503 (peers unreachable, a timeout) is the network's state, not a bug: warn, no stack
+      if (e.internal && e.status === 503) logger.warn({ code: e.s3Code, reason: (err as Error).message, requestId, op }, 's3: service unavailable');
+      else if (e.internal) logger.error({ err, requestId, op }, 's3: internal error');
       else logger.debug({ requestId, op, code: e.s3Code }, 's3: request failed');
       sendError(req, res, e, requestId);
     }

@@ -27,7 +27,7 @@ class ListPlacement implements Placement {
   }
   reportSuccess(): void {}
   reportFailure(): void {}
-  isHealthy(): boolean {
+  isHealthy(_id: string): boolean {
     return true;
   }
 }
@@ -60,6 +60,55 @@ test('a holder that refuses fragments is replaced by another peer, and placement
     assert.deepEqual(peersUsed.map((r) => r.peer), ['peer-0', 'peer-2', 'peer-3'], 'nothing is recorded on the refusing peer');
     assert.equal((await stores[1].stat()).fragments, 0);
     assert.ok((await readAll((await store.getObject('bkt', 'k')).body)).equals(data));
+  } finally {
+    await peerStore.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('reads ask holders marked unhealthy only when the healthy ones are not enough', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'peerstor-failover-'));
+  const stores = [0, 1, 2, 3].map(() => new MemoryFragmentStore());
+  const gets = new Map<string, number>();
+  const counting = (id: string, inner: FragmentStore): FragmentStore =>
+    new Proxy(inner, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (prop === 'get') gets.set(id, (gets.get(id) ?? 0) + 1);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  const handles: PeerHandle[] = stores.map((store, i) => ({ id: `peer-${i}`, host: `host-${i}`, store: counting(`peer-${i}`, store) }));
+  const unhealthy = new Set<string>();
+  const placement = new (class extends ListPlacement {
+    override isHealthy(id: string): boolean {
+      return !unhealthy.has(id);
+    }
+  })(handles);
+  const peerStore = await PeerStore.open(
+    { stateDir: join(dir, 'state'), kdfIterations: 1000, erasure: { k: 2, n: 4 }, avgChunkSize: 64 * 1024, gcIntervalMs: 0, cacheSize: 0 },
+    { logger: silentLogger(), placement, chunker: await testChunker(), ownedStores: [] },
+  );
+  try {
+    const store = await peerStore.open({ accessKey: 'tenant', secretKey: 'tenant-secret' });
+    await store.createBucket('bkt');
+    const data = randomBytesFast(400 * 1024, 5);
+    await store.putObject('bkt', 'k', pieces(data));
+    // peer-0 holds data fragment 0 of every chunk; marked unhealthy, parity replaces it up front
+    unhealthy.add('peer-0');
+    gets.clear();
+    assert.ok((await readAll((await store.getObject('bkt', 'k')).body)).equals(data));
+    assert.equal(gets.get('peer-0'), undefined, 'the unhealthy holder was not asked');
+    // with two holders unhealthy only two are left: the healthy ones, never a failed first round
+    unhealthy.add('peer-1');
+    gets.clear();
+    assert.ok((await readAll((await store.getObject('bkt', 'k')).body)).equals(data));
+    assert.deepEqual([...gets.keys()].sort(), ['peer-2', 'peer-3']);
+    // all but one unhealthy: the marks are only a preference, the data still comes back
+    unhealthy.add('peer-2');
+    gets.clear();
+    assert.ok((await readAll((await store.getObject('bkt', 'k')).body)).equals(data));
+    assert.ok((gets.get('peer-3') ?? 0) > 0);
   } finally {
     await peerStore.close();
     await rm(dir, { recursive: true, force: true });
