@@ -72,6 +72,9 @@ export interface ChunkWriteOptions {
   take?: boolean;
 }
 
+/** hedge delay before any fragment read has been timed, and its floor */
+const HEDGE_FIRST_MS = 250;
+const HEDGE_MIN_MS = 20;
 const range = (a: number, b: number): number[] => Array.from({ length: Math.max(0, b - a) }, (_, i) => a + i);
 
 /** other peers tried for one fragment after its chosen holder failed */
@@ -86,6 +89,8 @@ interface WriteEntry {
 export class ChunkIo {
   readonly #c: ChunkIoComponents;
   readonly #init: ChunkIoInit;
+  /** running average of fragment read latency (ms), for the hedge delay */
+  #latencyMs: number | undefined;
   readonly #cache: LRUCache<string, Buffer> | undefined;
   /** chunk writes in flight, shared by concurrent puts of the same chunk */
   readonly #writes = new Map<string, WriteEntry>();
@@ -259,17 +264,24 @@ export class ChunkIo {
     return p;
   }
 
-  /** One fragment, or null when it cannot be had. `check`: the store hashes it (else the codec does). */
-  async #get(peerId: string, fragmentId: string, check: boolean): Promise<Buffer | null> {
+  /**
+   * One fragment, or null when it cannot be had. `check`: the store hashes it (else the codec does).
+   * `cancel`: the read no longer needs it (a hedged request won the race); not the peer's fault.
+   */
+  async #get(peerId: string, fragmentId: string, check: boolean, cancel?: AbortSignal): Promise<Buffer | null> {
     const { placement, logger } = this.#c;
     const peer = placement.peer(peerId);
     if (!peer) return null;
     const t0 = Date.now();
+    const timeout = AbortSignal.timeout(this.#init.timeoutMs);
     try {
-      const b = await peer.store.get(fragmentId, { signal: AbortSignal.timeout(this.#init.timeoutMs), callerVerifies: !check });
-      placement.reportSuccess(peer.id, Date.now() - t0);
+      const b = await peer.store.get(fragmentId, { signal: cancel ? AbortSignal.any([timeout, cancel]) : timeout, callerVerifies: !check });
+      const ms = Date.now() - t0;
+      placement.reportSuccess(peer.id, ms);
+      this.#latencyMs = this.#latencyMs === undefined ? ms : 0.9 * this.#latencyMs + 0.1 * ms;
       return b;
     } catch (err) {
+      if (cancel?.aborted && !timeout.aborted) return null;
       // A missing or corrupt fragment is the peer telling the truth; anything else is ill health.
       if (!isStoreError(err, 'FragmentNotFound') && !isStoreError(err, 'Corrupt')) placement.reportFailure(peer.id, err);
       logger.warn({ fragment: fragmentId, peer: peerId, err: (err as Error).message }, 'fragment read failed; using others');
@@ -278,7 +290,18 @@ export class ChunkIo {
   }
 
   /**
-   * Reads the k data fragments (parity only for what is missing) without the store's hash check;
+   * How long the first round of a chunk read may take before its slow tail is hedged: four times
+   * the running average of fragment reads, at least HEDGE_MIN_MS (a fast local disk should not
+   * double its reads), at most half the timeout.
+   */
+  #hedgeDelayMs(): number {
+    const avg = this.#latencyMs ?? HEDGE_FIRST_MS / 4;
+    return Math.min(this.#init.timeoutMs / 2, Math.max(HEDGE_MIN_MS, 4 * avg));
+  }
+
+  /**
+   * Reads k fragments (data first, on healthy holders first; parity for what is missing or slow)
+   * without the store's hash check;
    * the codec hashes the k it uses on a worker, then opens the chunk and checks its id. A fragment
    * that does not match is read once more with the store checking (which quarantines a bad copy
    * and may find a good one on another volume); if that still does not match, parity replaces it.
@@ -291,14 +314,16 @@ export class ChunkIo {
     const tried = new Set<number>();
     /** fragments read again with the store's own check */
     const rechecked = new Set<number>();
+    /** aborted when the read is over: drops hedged stragglers */
+    const done = new AbortController();
+    const one = async (i: number, check: boolean): Promise<void> => {
+      tried.add(i);
+      const f = frags.find((x) => x.idx === i);
+      const b = f ? await this.#get(f.peer, f.fragmentId, check, done.signal) : null;
+      if (!done.signal.aborted) bufs[i] = b;
+    };
     const fetch = async (idxs: number[], check: boolean): Promise<void> => {
-      await Promise.all(
-        idxs.map(async (i) => {
-          tried.add(i);
-          const f = frags.find((x) => x.idx === i);
-          bufs[i] = f ? await this.#get(f.peer, f.fragmentId, check) : null;
-        }),
-      );
+      await Promise.all(idxs.map((i) => one(i, check)));
     };
     const present = (): number => bufs.filter(Boolean).length;
     // Fragments on holders the placement thinks healthy first (data before parity: all k data
@@ -322,35 +347,67 @@ export class ChunkIo {
     };
     const metrics = this.#c.metrics;
     let tFetch = metrics ? process.hrtime.bigint() : 0n;
-    await fetch(order.slice(0, chunk.k), false);
-    for (;;) {
-      await topUp();
-      const have = present();
-      if (have < chunk.k) {
-        throw new StoreError('Unavailable', `only ${have} of the ${chunk.k} fragments needed for a chunk are reachable`);
+    // The first round asks the k best fragments. If some are not back within the hedge delay, as
+    // many more healthy ones are asked as are outstanding, and the read goes on as soon as k are
+    // present (or everything asked has answered); the stragglers are cancelled when the read ends.
+    const firstRound = async (): Promise<void> => {
+      const first = order.slice(0, chunk.k);
+      const outstanding = new Set(first);
+      const round = first.map((i) => one(i, false).finally(() => outstanding.delete(i)));
+      let timer: NodeJS.Timeout | undefined;
+      const late = await Promise.race([
+        Promise.all(round).then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.#hedgeDelayMs()))),
+      ]);
+      clearTimeout(timer);
+      // only holders other than the slow ones: on a single peer (the embedded default) a hedge
+      // would just queue more reads on the same disk
+      const slow = new Set([...outstanding].map((i) => holderOf.get(i)));
+      const extra = late ? order.filter((i) => !tried.has(i) && healthy(i) && !slow.has(holderOf.get(i))).slice(0, outstanding.size) : [];
+      if (extra.length === 0) {
+        await Promise.all(round);
+        return;
       }
-      const used = bufs.flatMap((b, i) => (b ? [i] : []));
-      let tDecode = 0n;
-      if (metrics) {
-        tDecode = process.hrtime.bigint();
-        metrics.observeStage('fetch', Number(tDecode - tFetch) / 1e9, used.reduce((s, i) => s + bufs[i]!.length, 0));
+      this.#c.logger.debug({ chunk: chunk.id, slow: [...outstanding], hedged: extra }, 'chunk read: hedging slow fragment reads');
+      const asked = [...round, ...extra.map((i) => one(i, false))];
+      await new Promise<void>((resolve) => {
+        for (const p of asked) void p.then(() => present() >= chunk.k && resolve());
+        void Promise.all(asked).then(() => resolve());
+      });
+    };
+    try {
+      await firstRound();
+      for (;;) {
+        await topUp();
+        const have = present();
+        if (have < chunk.k) {
+          throw new StoreError('Unavailable', `only ${have} of the ${chunk.k} fragments needed for a chunk are reachable`);
+        }
+        const used = bufs.flatMap((b, i) => (b ? [i] : []));
+        let tDecode = 0n;
+        if (metrics) {
+          tDecode = process.hrtime.bigint();
+          metrics.observeStage('fetch', Number(tDecode - tFetch) / 1e9, used.reduce((s, i) => s + bufs[i]!.length, 0));
+        }
+        // take: the fragment buffers move to the worker (no copy on this thread)
+        const r = await t.codec.decodeChecked(chunk.chunkId, chunk.sealedSize, chunk.compressed, bufs, ids, { take: true, erasure: { k: chunk.k, n: chunk.n } });
+        if (metrics) {
+          metrics.observeStage('decode', since(tDecode), r.plain?.length);
+          tFetch = process.hrtime.bigint();
+        }
+        if (r.plain) return r.plain;
+        // The moved buffers are gone: the good ones are read again (rare: only after corruption).
+        const bad = new Set(r.bad!);
+        const again = r.bad!.filter((i) => !rechecked.has(i));
+        for (const i of used) {
+          bufs[i] = null;
+          if (!bad.has(i)) tried.delete(i);
+        }
+        for (const i of again) rechecked.add(i);
+        if (again.length > 0) await fetch(again, true);
       }
-      // take: the fragment buffers move to the worker (no copy on this thread)
-      const r = await t.codec.decodeChecked(chunk.chunkId, chunk.sealedSize, chunk.compressed, bufs, ids, { take: true, erasure: { k: chunk.k, n: chunk.n } });
-      if (metrics) {
-        metrics.observeStage('decode', since(tDecode), r.plain?.length);
-        tFetch = process.hrtime.bigint();
-      }
-      if (r.plain) return r.plain;
-      // The moved buffers are gone: the good ones are read again (rare: only after corruption).
-      const bad = new Set(r.bad!);
-      const again = r.bad!.filter((i) => !rechecked.has(i));
-      for (const i of used) {
-        bufs[i] = null;
-        if (!bad.has(i)) tried.delete(i);
-      }
-      for (const i of again) rechecked.add(i);
-      if (again.length > 0) await fetch(again, true);
+    } finally {
+      done.abort();
     }
   }
 

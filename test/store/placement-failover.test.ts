@@ -26,7 +26,7 @@ class ListPlacement implements Placement {
     return this.handles;
   }
   reportSuccess(): void {}
-  reportFailure(): void {}
+  reportFailure(_id: string, _err?: unknown): void {}
   isHealthy(_id: string): boolean {
     return true;
   }
@@ -109,6 +109,59 @@ test('reads ask holders marked unhealthy only when the healthy ones are not enou
     gets.clear();
     assert.ok((await readAll((await store.getObject('bkt', 'k')).body)).equals(data));
     assert.ok((gets.get('peer-3') ?? 0) > 0);
+  } finally {
+    await peerStore.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+// without the hedge these reads would wait for the hour-long timeout: the test's own timeout fails it instead
+test('a holder that hangs is hedged: the read takes a parity fragment instead, cancels the slow request and blames nobody', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'peerstor-failover-'));
+  const stores = [0, 1, 2, 3].map(() => new MemoryFragmentStore());
+  let hang = false;
+  const cancelled: unknown[] = [];
+  const hanging = (inner: FragmentStore): FragmentStore =>
+    new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === 'get' && hang) {
+          // answers only when aborted, like a peer that accepted the request and went quiet
+          return (_id: string, options?: { signal?: AbortSignal }) =>
+            new Promise((_resolve, reject) => {
+              options?.signal?.addEventListener('abort', () => {
+                cancelled.push(options.signal!.reason);
+                reject(options.signal!.reason as Error);
+              });
+            });
+        }
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  const handles: PeerHandle[] = stores.map((store, i) => ({ id: `peer-${i}`, host: `host-${i}`, store: i === 0 ? hanging(store) : store }));
+  const failures: string[] = [];
+  const placement = new (class extends ListPlacement {
+    override reportFailure(id: string): void {
+      failures.push(id);
+    }
+  })(handles);
+  // a timeout far beyond the test's: only the hedge can end these reads in time
+  const peerStore = await PeerStore.open(
+    { stateDir: join(dir, 'state'), kdfIterations: 1000, erasure: { k: 2, n: 4 }, avgChunkSize: 64 * 1024, gcIntervalMs: 0, cacheSize: 0, timeoutMs: 3_600_000 },
+    { logger: silentLogger(), placement, chunker: await testChunker(), ownedStores: [] },
+  );
+  try {
+    const store = await peerStore.open({ accessKey: 'tenant', secretKey: 'tenant-secret' });
+    await store.createBucket('bkt');
+    const data = randomBytesFast(400 * 1024, 6);
+    await store.putObject('bkt', 'k', pieces(data));
+    const chunks = (peerStore.index.db.prepare('SELECT COUNT(*) AS n FROM chunks').get() as { n: number }).n;
+    assert.ok(chunks >= 2);
+    hang = true;
+    assert.ok((await readAll((await store.getObject('bkt', 'k')).body)).equals(data));
+    assert.equal(cancelled.length, chunks, 'each chunk’s request to the hung holder was cancelled when the read ended');
+    for (const reason of cancelled) assert.notEqual((reason as Error).name, 'TimeoutError', 'cancelled by the read, not by its timeout');
+    assert.deepEqual(failures, [], 'a cancelled request is not the peer’s failure');
   } finally {
     await peerStore.close();
     await rm(dir, { recursive: true, force: true });
