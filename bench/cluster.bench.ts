@@ -43,6 +43,7 @@ import type { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { measure, randomBytesFast, report, type BenchTick, type Measurement } from './lib.js';
+import { benchS3Client } from './s3-client.js';
 import { Cluster } from '../test/network/helpers/cluster.js';
 import { startGateway, type GatewayProc, type LogLine } from '../test/network/helpers/gateway-proc.js';
 
@@ -188,17 +189,8 @@ async function phase(name: string, bytes: number, gw: GatewayProc, peerPids: num
   };
 }
 
-function client(url: string): S3Client {
-  return new S3Client({
-    endpoint: url,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: USER.accessKey, secretAccessKey: USER.secretKey },
-    // one attempt: a 503 or a broken stream must show in the figures, not be retried away
-    maxAttempts: 1,
-    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 64 } },
-  });
-}
+// one attempt: a 503 or a broken stream must show in the figures, not be retried away
+const client = (url: string): S3Client => benchS3Client(url, USER, { maxAttempts: 1 });
 
 async function put(s3: S3Client, key: string, data: Buffer, tick?: BenchTick): Promise<void> {
   const up = new Upload({ client: s3, params: { Bucket: BUCKET, Key: key, Body: data }, partSize: PART, queueSize: QUEUE });

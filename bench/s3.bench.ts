@@ -35,6 +35,7 @@ import { PeerStore } from '../backend/store/peer-store.js';
 import { UserRegistry } from '../gateway/common/users.js';
 import { createHttpServer } from '../gateway/http-server.js';
 import { measure, randomBytesFast, report } from './lib.js';
+import { benchS3Client } from './s3-client.js';
 
 const MiB = 2 ** 20;
 const PART = 16 * MiB;
@@ -44,15 +45,7 @@ const SMALL_CONCURRENCY = 32;
 const SMALL_REQUESTS = 2000;
 const USER = { accessKey: 'BENCHACCESSKEY', secretKey: 'bench-secret-key-0123456789' };
 
-function client(url: string): S3Client {
-  return new S3Client({
-    endpoint: url,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: USER.accessKey, secretAccessKey: USER.secretKey },
-    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 64 } },
-  });
-}
+const client = (url: string): S3Client => benchS3Client(url, USER);
 
 /** The ceiling: S3-shaped replies, bodies discarded on PUT and served from memory on GET. */
 async function plainEndpoint(data: Buffer, small: Buffer): Promise<{ url: string; close(): Promise<void> }> {
