@@ -2,12 +2,14 @@
  * The control plane: a js-libp2p node with a private Kademlia DHT.
  *
  * Choices (ARCHITECTURE §5):
- * - Privacy: @libp2p/pnet wraps every connection in XSalsa20 keyed by the network key (libp2p's
- *   private-network PSK), so a node without the key cannot complete the noise handshake, never
- *   appears in a routing table, and cannot even learn our peer id. A gater plus a keyed protocol
- *   name would still let outsiders connect, identify and probe; pnet refuses them at the first
- *   bytes. The DHT protocol name is private too (`/peerstor/kad/1.0.0`) so a PeerStor node can
- *   never merge with the public IPFS DHT by accident.
+ * - Privacy: private-network.ts wraps every connection in XSalsa20 keyed by the network key
+ *   (libp2p's private-network PSK, wire-compatible with @libp2p/pnet), so a node without the key
+ *   cannot complete the noise handshake, never appears in a routing table, and cannot even learn
+ *   our peer id. A gater plus a keyed protocol name would still let outsiders connect, identify
+ *   and probe; the PSK refuses them at the first bytes. Not @libp2p/pnet itself: its xsalsa20
+ *   cipher leaks WASM memory per connection attempt and kills the process after ~10k of them.
+ *   The DHT protocol name is private too (`/peerstor/kad/1.0.0`) so a PeerStor node can never
+ *   merge with the public IPFS DHT by accident.
  * - Announcements: a tiny request/response protocol `/peerstor/info/1.0.0` returns the peer's
  *   JSON announcement (data-plane address, host name, role, capacity, free). A DHT record would
  *   need a custom validator and go stale; identify metadata is only sent on connect. The same
@@ -27,7 +29,6 @@ import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht';
-import { preSharedKey } from '@libp2p/pnet';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { CID } from 'multiformats/cid';
@@ -37,6 +38,7 @@ import type { Logger } from '../core/logger.js';
 import { StoreError } from '../core/errors.js';
 import type { PeerIdentity } from './identity.js';
 import { pskBytes } from './identity.js';
+import { privateNetwork } from './private-network.js';
 import { peerKey, xorCompare } from './network-placement.js';
 
 export const DHT_PROTOCOL = '/peerstor/kad/1.0.0';
@@ -147,7 +149,7 @@ export class ControlPlane {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      connectionProtector: preSharedKey({ psk: pskBytes(init.networkKey) }),
+      connectionProtector: privateNetwork({ psk: pskBytes(init.networkKey) }),
       // the data plane and our heartbeat judge liveness; the monitor's pings only add load
       connectionMonitor: { enabled: false },
       connectionManager: {
