@@ -1,19 +1,19 @@
 /**
  * A DHT bench child: runs `count` ControlPlane nodes in this process and answers JSON-lines
  * commands (bench/dht/protocol.ts) on stdin/stdout. Spreading nodes over several such processes
- * keeps each process under the pnet per-process limit (bench/dht/README.md) and uses both cores.
+ * uses both cores (and kept each process under the old pnet per-process limit, bench/dht/README.md).
  *   node --import tsx bench/dht/node-host.ts '<HostInit JSON>'
  */
 import '../../backend/network/polyfills.js';
 import { createHash } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { createRequire } from 'node:module';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { silentLogger } from '../../backend/core/logger.js';
 import { identityFromKey } from '../../backend/network/identity.js';
 import { ControlPlane } from '../../backend/network/control-plane.js';
 import { peerKey, xorCompare } from '../../backend/network/network-placement.js';
+import { xsalsa20Slots } from './xsalsa20-slots.js';
 import type { Command, HostInit, JoinReply, LookupReply, NodeInfo, ReadyEvent, UsageReply } from './protocol.js';
 
 const init = JSON.parse(process.argv[2] ?? '') as HostInit;
@@ -27,13 +27,6 @@ process.on('uncaughtException', (err) => {
   process.stderr.write(`node-host ${process.pid} uncaught: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(70);
 });
-
-// the CommonJS instance @libp2p/pnet uses: a fresh cipher's slot tells how many were ever taken
-const XSalsa20 = createRequire(import.meta.url)('xsalsa20') as (nonce: Uint8Array, key: Uint8Array) => { _xor: { _pointer?: number } };
-function cipherSlots(): number {
-  const p = XSalsa20(new Uint8Array(24), new Uint8Array(32))._xor._pointer;
-  return p === undefined ? NaN : (p - 144) / 64;
-}
 
 function send(obj: object): void {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -122,7 +115,7 @@ async function handle(cmd: Command): Promise<object | undefined> {
         connections: nodes.map((n) => n.node.getConnections().length),
         loopDelayP50Ms: loopDelay.percentile(50) / 1e6,
         loopDelayMaxMs: loopDelay.max / 1e6,
-        cipherSlots: cipherSlots(),
+        cipherSlots: xsalsa20Slots().slots,
       };
       loopDelay.reset();
       return reply;

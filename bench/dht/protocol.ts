@@ -76,8 +76,8 @@ export interface UsageReply {
   /** event-loop delay since the previous usage request: p50 and max, ms (CPU starvation shows here) */
   loopDelayP50Ms: number;
   loopDelayMaxMs: number;
-  /** xsalsa20 cipher slots ever taken in this process (pnet leaks two per connection end; the
-   *  process dies soon after ~10,240, see README.md) */
+  /** xsalsa20 package cipher slots ever taken in this process: 0 since the control plane stopped
+   *  using @libp2p/pnet (which leaked two per connection end, fatal past ~10,240; README.md) */
   cipherSlots?: number;
 }
 
