@@ -20,7 +20,7 @@ import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { ping, type Ping } from '@libp2p/ping';
-import type { ConnectionProtector, MultiaddrConnection } from '@libp2p/interface';
+import type { ConnectionProtector, MessageStream } from '@libp2p/interface';
 import { isStoreError } from '../../backend/core/errors.js';
 import { pskBytes } from '../../backend/network/identity.js';
 import { XSalsa20Stream, decodeSwarmKey, privateNetwork } from '../../backend/network/private-network.js';
@@ -124,15 +124,15 @@ describe('swarm key file', () => {
 });
 
 /** Protects both ends of an in-memory connection pair, outbound with `a`, inbound with `b`. */
-async function protectedPair(a: ConnectionProtector, b: ConnectionProtector): Promise<[MultiaddrConnection, MultiaddrConnection]> {
+async function protectedPair(a: ConnectionProtector, b: ConnectionProtector): Promise<[MessageStream, MessageStream]> {
   const [outbound, inbound] = multiaddrConnectionPair();
   const signal = AbortSignal.timeout(10_000);
-  const [pa, pb] = await Promise.all([a.protect(outbound as never, { signal }), b.protect(inbound as never, { signal })]);
-  return [pa as MultiaddrConnection, pb as MultiaddrConnection];
+  const [pa, pb] = await Promise.all([a.protect(outbound, { signal }), b.protect(inbound, { signal })]);
+  return [pa, pb];
 }
 
 /** Sends `data` from `from` in odd pieces and reads it all at `to`. */
-async function carry(from: MultiaddrConnection, to: MultiaddrConnection, data: Uint8Array): Promise<Buffer> {
+async function carry(from: MessageStream, to: MessageStream, data: Uint8Array): Promise<Buffer> {
   const reader = byteStream(to);
   const got = reader.read({ bytes: data.length, signal: AbortSignal.timeout(10_000) });
   for (let at = 0, i = 0; at < data.length; i++) {
@@ -178,7 +178,7 @@ describe('protector (in-memory connection pairs)', () => {
 
   test('a connection that closes before sending its nonce is rejected, not hung', async () => {
     const [outbound, inbound] = multiaddrConnectionPair();
-    const refused = assert.rejects(ours.protect(inbound as never, { signal: AbortSignal.timeout(10_000) }));
+    const refused = assert.rejects(ours.protect(inbound, { signal: AbortSignal.timeout(10_000) }));
     await outbound.close();
     await refused;
   });
