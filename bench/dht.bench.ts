@@ -1,8 +1,9 @@
 /**
  * DHT figures for issue 4 ("Measure", bullet 3): Kademlia lookups over 16, 50 and 100 real
- * control-plane nodes (backend/network/control-plane.ts: libp2p + kad-dht + pnet), spread over
- * several processes (bench/dht/node-host.ts; one process holding ~100 nodes crashes in pnet's
- * xsalsa20, see bench/dht/README.md).
+ * control-plane nodes (backend/network/control-plane.ts: libp2p + kad-dht + the private-network
+ * protector), spread over several processes (bench/dht/node-host.ts) so both cores work. (One
+ * process holding ~100 nodes used to crash in @libp2p/pnet's xsalsa20; the protector that replaced
+ * it keeps no process-wide state, see bench/dht/README.md.)
  *
  * Per size it reports:
  * - lookup latency (one getClosestPeers, the DHT's own answer, median / p90), from nodes spread
@@ -43,8 +44,8 @@ const env = (name: string, dflt: number): number => {
 };
 const sizes = (process.env.BENCH_DHT_SIZES ?? '16,50,100').split(',').map(Number).filter((n) => n > 1);
 const PROCS = Math.max(1, env('BENCH_DHT_PROCS', 5));
-// 20 nodes a process already died at 100 nodes on a loaded machine (failed and repeated dials take
-// pnet cipher slots too, bench/dht/README.md): more processes rather than more nodes per process
+// more processes rather than more nodes per process: each process is one event loop, and a
+// starved loop times out DHT requests (this once also kept @libp2p/pnet's cipher slots in bounds)
 const PER_PROC = Math.max(1, env('BENCH_DHT_PER_PROC', 10));
 const LOOKUPS = env('BENCH_DHT_LOOKUPS', 30);
 const JOINS = env('BENCH_DHT_JOINS', 3);

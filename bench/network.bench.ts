@@ -3,9 +3,8 @@
  * 1. DHT, quick look: lookup latency and peers queried per lookup for 16 / 50 in-process
  *    control-plane nodes, and the time for a new node to know min(n, 20) peers. The reference DHT
  *    figures (100 nodes, rounds, success against the true XOR closest, join time) come from
- *    bench/dht.bench.ts, which spreads the nodes over processes: one process cannot hold ~100
- *    nodes (pnet's xsalsa20 runs out of WASM memory past ~10,240 ciphers per process, see
- *    bench/dht/README.md), so sizes above 50 are skipped here.
+ *    bench/dht.bench.ts, which spreads the nodes over processes so that both cores work and no
+ *    single event loop starves; sizes above 50 are left to it.
  * 2. Data plane: fan-out of BENCH_MIB (default 1024) MiB of 0.4 MiB fragments to 16 peer processes
  *    (disk stores, fsync), HTTP/2+TLS 1.3 (RemoteFragmentStore) vs plain HTTP/1.1 keep-alive in the
  *    same run. MiB/s; CPU ms/MiB of the sender and of all 16 peers together (from /proc).
