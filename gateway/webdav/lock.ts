@@ -9,20 +9,13 @@ import { toFsError } from '../common/path-view.js';
 import { checkIfHeader, checkLocks } from './conditions.js';
 import { parseTimeout, type LockDepth, type LockScope } from './locks.js';
 import { activeLockXml } from './propfind.js';
-import { DavStatus, fsStatus, sendStatus, sendXml, statOrNone, type DavRequest } from './request.js';
-import { child, DAV, elements, is, parseXml, XmlBodyError, type XmlElement } from './xml.js';
+import { DavStatus, fsStatus, parseDavBody, sendStatus, sendXml, statOrNone, type DavRequest } from './request.js';
+import { child, DAV, elements, is, type XmlElement } from './xml.js';
 
 async function* emptyBody(): AsyncIterable<Uint8Array> {}
 
 function parseLockInfo(body: Buffer): { scope: LockScope; owner?: XmlElement } {
-  let root: XmlElement;
-  try {
-    root = parseXml(body);
-  } catch (err) {
-    if (err instanceof XmlBodyError) throw new DavStatus(400, err.message);
-    throw err;
-  }
-  if (!is(root, DAV, 'lockinfo')) throw new DavStatus(400, 'LOCK body must be DAV:lockinfo');
+  const root = parseDavBody(body, 'LOCK', 'lockinfo');
   const scopeEl = child(root, DAV, 'lockscope');
   const scopeName = scopeEl ? elements(scopeEl)[0] : undefined;
   if (!scopeName || scopeName.ns !== DAV || (scopeName.local !== 'exclusive' && scopeName.local !== 'shared')) {

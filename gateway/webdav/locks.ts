@@ -16,8 +16,8 @@ import type { XmlElement } from './xml.js';
 export type LockScope = 'exclusive' | 'shared';
 export type LockDepth = 0 | 'infinity';
 
-export interface Lock {
-  token: string;
+/** What LOCK asks for; the table adds the token and the expiry. */
+export interface LockInit {
   /** path-view path of the locked resource (the lock root, §9.10.1) */
   root: string;
   /** whether the root was a collection when locked (its href ends in '/') */
@@ -28,20 +28,14 @@ export interface Lock {
   owner?: XmlElement;
   /** seconds granted, as last requested (capped) */
   timeoutSeconds: number;
-  /** Date.now() after which the lock is gone */
-  expires: number;
   /** who created it; only they may use its token (§6.4) */
   principal: string;
 }
 
-export interface LockInit {
-  root: string;
-  rootIsCollection: boolean;
-  depth: LockDepth;
-  scope: LockScope;
-  owner?: XmlElement;
-  timeoutSeconds: number;
-  principal: string;
+export interface Lock extends LockInit {
+  token: string;
+  /** Date.now() after which the lock is gone */
+  expires: number;
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 3600;

@@ -6,21 +6,14 @@
 import type { FsStat } from '../common/path-view.js';
 import { propKey } from './dead-properties.js';
 import type { Lock, LockTable } from './locks.js';
-import { DavStatus, etagOf, fsStatus, hrefOf, sendXml, statusLine, type DavRequest } from './request.js';
-import { child, DAV, elements, escapeText, is, parseXml, XmlBodyError, XmlWriter, type XmlElement } from './xml.js';
+import { DavStatus, etagOf, fsStatus, hrefOf, parseDavBody, sendXml, statusLine, type DavRequest } from './request.js';
+import { child, DAV, elements, escapeText, XmlWriter } from './xml.js';
 
 type Request = { kind: 'allprop' } | { kind: 'propname' } | { kind: 'prop'; names: { ns: string; local: string }[] };
 
 function parseRequest(body: Buffer): Request {
   if (body.length === 0) return { kind: 'allprop' };
-  let root: XmlElement;
-  try {
-    root = parseXml(body);
-  } catch (err) {
-    if (err instanceof XmlBodyError) throw new DavStatus(400, err.message);
-    throw err;
-  }
-  if (!is(root, DAV, 'propfind')) throw new DavStatus(400, 'PROPFIND body must be DAV:propfind');
+  const root = parseDavBody(body, 'PROPFIND', 'propfind');
   // Unknown elements are ignored (§17: extensibility), so <foobar/><allprop/> is allprop.
   if (child(root, DAV, 'propname')) return { kind: 'propname' };
   const prop = child(root, DAV, 'prop');

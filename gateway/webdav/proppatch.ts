@@ -5,8 +5,8 @@
  */
 import { checkIfHeader, checkLocks } from './conditions.js';
 import { propKey } from './dead-properties.js';
-import { DavStatus, hrefOf, sendXml, statOrNone, statusLine, type DavRequest } from './request.js';
-import { DAV, elements, escapeText, is, parseXml, XmlBodyError, XmlWriter, type XmlElement } from './xml.js';
+import { DavStatus, hrefOf, parseDavBody, sendXml, statOrNone, statusLine, type DavRequest } from './request.js';
+import { DAV, elements, escapeText, is, XmlWriter, type XmlElement } from './xml.js';
 
 interface Instruction {
   op: 'set' | 'remove';
@@ -14,14 +14,7 @@ interface Instruction {
 }
 
 function instructions(body: Buffer): Instruction[] {
-  let root: XmlElement;
-  try {
-    root = parseXml(body);
-  } catch (err) {
-    if (err instanceof XmlBodyError) throw new DavStatus(400, err.message);
-    throw err;
-  }
-  if (!is(root, DAV, 'propertyupdate')) throw new DavStatus(400, 'PROPPATCH body must be DAV:propertyupdate');
+  const root = parseDavBody(body, 'PROPPATCH', 'propertyupdate');
   const out: Instruction[] = [];
   for (const group of elements(root)) {
     if (group.ns !== DAV || (group.local !== 'set' && group.local !== 'remove')) continue;

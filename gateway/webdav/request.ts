@@ -8,7 +8,7 @@ import { FsError, parsePath, toFsError, type FsErrorCode, type FsStat, type Path
 import type { DeadProperties } from './dead-properties.js';
 import type { LockTable } from './locks.js';
 import { WEBDAV_STATUS } from './errors.js';
-import { escapeText, XML_HEAD } from './xml.js';
+import { DAV, escapeText, is, parseXml, XML_HEAD, XmlBodyError, type XmlElement } from './xml.js';
 
 export interface DavState {
   locks: LockTable;
@@ -110,6 +110,22 @@ export class DavStatus extends Error {
     super(message);
     this.name = 'DavStatus';
   }
+}
+
+/**
+ * A request body that must be one DAV: document: malformed XML or another root element is a 400
+ * (`<METHOD> body must be DAV:<root>`).
+ */
+export function parseDavBody(body: Buffer, method: string, root: string): XmlElement {
+  let el: XmlElement;
+  try {
+    el = parseXml(body);
+  } catch (err) {
+    if (err instanceof XmlBodyError) throw new DavStatus(400, err.message);
+    throw err;
+  }
+  if (!is(el, DAV, root)) throw new DavStatus(400, `${method} body must be DAV:${root}`);
+  return el;
 }
 
 /** A path-view failure as a DavStatus, with per-method overrides for the codes that differ. */
