@@ -295,8 +295,8 @@ export class ChunkIo {
    * double its reads), at most half the timeout.
    */
   #hedgeDelayMs(): number {
-    const avg = this.#latencyMs ?? HEDGE_FIRST_MS / 4;
-    return Math.min(this.#init.timeoutMs / 2, Math.max(HEDGE_MIN_MS, 4 * avg));
+    const delay = this.#latencyMs === undefined ? HEDGE_FIRST_MS : 4 * this.#latencyMs;
+    return Math.min(this.#init.timeoutMs / 2, Math.max(HEDGE_MIN_MS, delay));
   }
 
   /**
@@ -307,9 +307,8 @@ export class ChunkIo {
    * and may find a good one on another volume); if that still does not match, parity replaces it.
    */
   async #fetch(t: TenantChunks, chunk: ChunkRow): Promise<Buffer> {
-    const frags = this.#c.index.fragments(chunk.id);
-    const ids: (string | null)[] = new Array<string | null>(chunk.n).fill(null);
-    for (const f of frags) ids[f.idx] = f.fragmentId;
+    const frags = new Map(this.#c.index.fragments(chunk.id).map((f) => [f.idx, f]));
+    const ids: (string | null)[] = range(0, chunk.n).map((i) => frags.get(i)?.fragmentId ?? null);
     const bufs: (Buffer | null)[] = new Array<Buffer | null>(chunk.n).fill(null);
     const tried = new Set<number>();
     /** fragments read again with the store's own check */
@@ -318,7 +317,7 @@ export class ChunkIo {
     const done = new AbortController();
     const one = async (i: number, check: boolean): Promise<void> => {
       tried.add(i);
-      const f = frags.find((x) => x.idx === i);
+      const f = frags.get(i);
       const b = f ? await this.#get(f.peer, f.fragmentId, check, done.signal) : null;
       if (!done.signal.aborted) bufs[i] = b;
     };
@@ -330,9 +329,9 @@ export class ChunkIo {
     // fragments make decoding a concatenation), holders marked dead last: a known-dead holder
     // costs a failed request and a second round trip per chunk, so it is only asked when the
     // healthy ones are not enough. sort is stable: index order within each group.
-    const holderOf = new Map(frags.map((f) => [f.idx, f.peer]));
+    const holderOf = (i: number): string | undefined => frags.get(i)?.peer;
     const healthy = (i: number): boolean => {
-      const peer = holderOf.get(i);
+      const peer = holderOf(i);
       return peer !== undefined && this.#c.placement.isHealthy(peer);
     };
     const order = range(0, chunk.n).sort((a, b) => Number(!healthy(a)) - Number(!healthy(b)));
@@ -362,8 +361,8 @@ export class ChunkIo {
       clearTimeout(timer);
       // only holders other than the slow ones: on a single peer (the embedded default) a hedge
       // would just queue more reads on the same disk
-      const slow = new Set([...outstanding].map((i) => holderOf.get(i)));
-      const extra = late ? order.filter((i) => !tried.has(i) && healthy(i) && !slow.has(holderOf.get(i))).slice(0, outstanding.size) : [];
+      const slow = new Set([...outstanding].map(holderOf));
+      const extra = late ? order.filter((i) => !tried.has(i) && healthy(i) && !slow.has(holderOf(i))).slice(0, outstanding.size) : [];
       if (extra.length === 0) {
         await Promise.all(round);
         return;
