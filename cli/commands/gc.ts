@@ -7,7 +7,7 @@ import type { Progress } from '../../backend/core/progress.js';
 import type { CliConfig } from '../config.js';
 import { buildComponents, runGarbageCollection } from '../compose.js';
 import type { CliIo } from '../io.js';
-import { commandProgress, NO_TERMINAL, type Terminal } from './progress.js';
+import { commandProgress, printSummary, NO_TERMINAL, type Terminal } from './progress.js';
 
 /** The store as gc sees it: the sweep's listing starts a progress (`start`) and counts into it. */
 function countingListings(inner: FragmentStore, start: (total: number) => Progress): FragmentStore {
@@ -40,7 +40,7 @@ export async function runGc(config: CliConfig, io: CliIo, terminal: Terminal = N
   try {
     const summary = await runGarbageCollection(c, (store) => countingListings(store, start));
     progress?.done({ message: `${summary.chunks} dead chunks, ${summary.fragments} fragment files deleted (${summary.orphans} orphans)` });
-    io.stdout(config.json ? JSON.stringify(summary) + '\n' : Object.entries(summary).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
+    printSummary(config, io, summary);
     return 0;
   } catch (err) {
     progress?.done({ failed: true });

@@ -1,7 +1,8 @@
 /**
  * Progress of the offline commands (gc, scrub, verify, repair): a bar with rate and ETA redrawn on
  * stderr when stderr is a terminal; otherwise structured log lines through the command's logger
- * every --progress-interval (journald, pipes, CI), plus one at the end. Also: how they stop early.
+ * every --progress-interval (journald, pipes, CI), plus one at the end. Also: how they stop early,
+ * and how they print their summary.
  */
 import type { Logger } from '../../backend/core/logger.js';
 import { createProgress, type Progress, type ProgressInit } from '../../backend/core/progress.js';
@@ -45,4 +46,13 @@ export class InterruptedError extends Error {
     super(`${command}: interrupted (SIGINT / SIGTERM); what was done so far is kept`);
     this.name = 'InterruptedError';
   }
+}
+
+/**
+ * The summary on stdout: one JSON line with --json, else `lines` (default: one `key: value` line
+ * per field of `summary`).
+ */
+export function printSummary(config: CliConfig, io: CliIo, summary: object, lines?: string[]): void {
+  const text = lines ?? Object.entries(summary).map(([k, v]) => `${k}: ${String(v)}`);
+  io.stdout((config.json ? JSON.stringify(summary) : text.join('\n')) + '\n');
 }

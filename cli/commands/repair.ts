@@ -15,7 +15,7 @@ import { RepairWorker, type RepairStats } from '../../backend/network/repair.js'
 import type { CliConfig } from '../config.js';
 import { buildComponents, openOfflineStore } from '../compose.js';
 import type { CliIo } from '../io.js';
-import { commandProgress, NO_TERMINAL, throwIfInterrupted, type Terminal } from './progress.js';
+import { commandProgress, printSummary, NO_TERMINAL, throwIfInterrupted, type Terminal } from './progress.js';
 
 export interface RepairSummary {
   /** fragment rows read back and re-hashed */
@@ -112,8 +112,7 @@ export async function runRepair(config: CliConfig, io: CliIo, terminal: Terminal
       repairing.done({ message: `${stats.repaired} repaired, ${stats.fragmentsWritten} fragments written, ${stats.lost.length} lost` });
       if (summary.chunksLost > 0) c.logger.error({ chunks: stats.lost }, 'repair: chunks with fewer than k good fragments cannot be rebuilt; the objects holding them are damaged (peerstor verify lists them)');
 
-      if (config.json) io.stdout(JSON.stringify(summary) + '\n');
-      else io.stdout(Object.entries(summary).map(([k, v]) => `${k}: ${String(v)}`).join('\n') + '\n');
+      printSummary(config, io, summary);
       return summary.chunksLost > 0 || summary.chunksFailed > 0 ? 1 : 0;
     } finally {
       await store.close();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { CliConfig } from '../config.js';
 import { buildComponents } from '../compose.js';
 import type { CliIo } from '../io.js';
-import { commandProgress, InterruptedError, NO_TERMINAL, type Terminal } from './progress.js';
+import { commandProgress, printSummary, InterruptedError, NO_TERMINAL, type Terminal } from './progress.js';
 
 export interface ScrubSummary {
   fragments: number;
@@ -64,14 +64,10 @@ export async function runScrub(config: CliConfig, io: CliIo, terminal: Terminal 
       quarantined: await countQuarantined(config, result.corrupt),
       corruptIds: result.corrupt,
     };
-    if (config.json) {
-      io.stdout(JSON.stringify(summary) + '\n');
-    } else {
-      const lines = [`fragments: ${summary.fragments}`, `bytes: ${summary.bytes}`, `corrupt: ${summary.corrupt}`, `quarantined: ${summary.quarantined}`];
-      for (const id of summary.corruptIds) lines.push(`corrupt fragment: ${id}`);
-      if (summary.corrupt > 0) lines.push("the store's index still names them: `peerstor repair` (gateway stopped) or the running gateway's audit rebuilds them from the other fragments");
-      io.stdout(lines.join('\n') + '\n');
-    }
+    const lines = [`fragments: ${summary.fragments}`, `bytes: ${summary.bytes}`, `corrupt: ${summary.corrupt}`, `quarantined: ${summary.quarantined}`];
+    for (const id of summary.corruptIds) lines.push(`corrupt fragment: ${id}`);
+    if (summary.corrupt > 0) lines.push("the store's index still names them: `peerstor repair` (gateway stopped) or the running gateway's audit rebuilds them from the other fragments");
+    printSummary(config, io, summary, lines);
     return summary.corrupt > 0 ? 1 : 0;
   } finally {
     await c.close();

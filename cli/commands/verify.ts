@@ -18,7 +18,7 @@ import type { CliConfig } from '../config.js';
 import { buildComponents, loadUsers, openOfflineStore } from '../compose.js';
 import type { CliIo } from '../io.js';
 import { UsageError } from '../usage-error.js';
-import { commandProgress, NO_TERMINAL, throwIfInterrupted, type Terminal } from './progress.js';
+import { commandProgress, printSummary, NO_TERMINAL, throwIfInterrupted, type Terminal } from './progress.js';
 
 export interface DamagedObject {
   user: string;
@@ -143,19 +143,14 @@ export async function runVerify(config: CliConfig, io: CliIo, terminal: Terminal
         throw err;
       }
       progress.done({ message: `${summary.objects} objects, ${summary.damaged.length} damaged` });
-      if (config.json) {
-        io.stdout(JSON.stringify(summary) + '\n');
-      } else {
-        const lines = [
-          `users: ${summary.users}`,
-          `objects: ${summary.objects}`,
-          `bytes: ${summary.bytes}`,
-          `md5 checked: ${summary.md5Checked}`,
-          `damaged: ${summary.damaged.length}`,
-          ...summary.damaged.map((d) => `damaged object: ${d.user} ${d.bucket}/${d.key}: ${d.reason}`),
-        ];
-        io.stdout(lines.join('\n') + '\n');
-      }
+      printSummary(config, io, summary, [
+        `users: ${summary.users}`,
+        `objects: ${summary.objects}`,
+        `bytes: ${summary.bytes}`,
+        `md5 checked: ${summary.md5Checked}`,
+        `damaged: ${summary.damaged.length}`,
+        ...summary.damaged.map((d) => `damaged object: ${d.user} ${d.bucket}/${d.key}: ${d.reason}`),
+      ]);
       return summary.damaged.length > 0 ? 1 : 0;
     } finally {
       await peerStore.close();
