@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { StoreError } from '../../backend/core/errors.js';
 import { silentLogger } from '../../backend/core/logger.js';
 import type { FragmentStore } from '../../backend/core/fragment-store.js';
+import type { ObjectStore } from '../../backend/core/object-store.js';
 import type { PeerHandle, Placement } from '../../backend/core/placement.js';
 import { MemoryFragmentStore } from '../../backend/fragments/memory-fragment-store.js';
-import { PeerStore } from '../../backend/store/peer-store.js';
+import { PeerStore, type StoreInit } from '../../backend/store/peer-store.js';
 import { randomBytesFast } from '../../bench/lib.js';
 import { pieces, readAll, testChunker } from './helpers.js';
 
@@ -32,28 +33,45 @@ class ListPlacement implements Placement {
   }
 }
 
-function refusing(inner: FragmentStore): FragmentStore {
+/** `inner` with the members `hook` returns a replacement for (called on every member access). */
+function intercept(inner: FragmentStore, hook: (prop: string | symbol) => unknown): FragmentStore {
   return new Proxy(inner, {
     get(target, prop, receiver) {
-      if (prop === 'put') return async () => Promise.reject(new StoreError('Unavailable', 'peer down'));
+      const replaced = hook(prop);
+      if (replaced !== undefined) return replaced;
       const v = Reflect.get(target, prop, receiver) as unknown;
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
 }
 
-test('a holder that refuses fragments is replaced by another peer, and placements record who holds what', async () => {
+const refusing = (inner: FragmentStore): FragmentStore =>
+  intercept(inner, (prop) => (prop === 'put' ? async () => Promise.reject(new StoreError('Unavailable', 'peer down')) : undefined));
+
+/** A PeerStore (RS k=2, n=4, 64 KiB chunks) over `placement`, a tenant with bucket `bkt`, and its cleanup. */
+async function storeOver(placement: Placement, init: Partial<StoreInit> = {}): Promise<{ peerStore: PeerStore; store: ObjectStore; close(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'peerstor-failover-'));
+  const peerStore = await PeerStore.open(
+    { stateDir: join(dir, 'state'), kdfIterations: 1000, erasure: { k: 2, n: 4 }, avgChunkSize: 64 * 1024, gcIntervalMs: 0, ...init },
+    { logger: silentLogger(), placement, chunker: await testChunker(), ownedStores: [] },
+  );
+  const store = await peerStore.open({ accessKey: 'tenant', secretKey: 'tenant-secret' });
+  await store.createBucket('bkt');
+  return {
+    peerStore,
+    store,
+    async close() {
+      await peerStore.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+test('a holder that refuses fragments is replaced by another peer, and placements record who holds what', async () => {
   const stores = [0, 1, 2, 3].map(() => new MemoryFragmentStore());
   const handles: PeerHandle[] = stores.map((store, i) => ({ id: `peer-${i}`, host: `host-${i}`, store: i === 1 ? refusing(store) : store }));
-  const logger = silentLogger();
-  const peerStore = await PeerStore.open(
-    { stateDir: join(dir, 'state'), kdfIterations: 1000, erasure: { k: 2, n: 4 }, avgChunkSize: 64 * 1024, gcIntervalMs: 0 },
-    { logger, placement: new ListPlacement(handles), chunker: await testChunker(), ownedStores: [] },
-  );
+  const { peerStore, store, close } = await storeOver(new ListPlacement(handles));
   try {
-    const store = await peerStore.open({ accessKey: 'tenant', secretKey: 'tenant-secret' });
-    await store.createBucket('bkt');
     const data = randomBytesFast(400 * 1024, 4);
     await store.putObject('bkt', 'k', pieces(data));
     const peersUsed = peerStore.index.db.prepare('SELECT DISTINCT peer FROM fragments ORDER BY peer').all() as { peer: string }[];
@@ -61,22 +79,17 @@ test('a holder that refuses fragments is replaced by another peer, and placement
     assert.equal((await stores[1].stat()).fragments, 0);
     assert.ok((await readAll((await store.getObject('bkt', 'k')).body)).equals(data));
   } finally {
-    await peerStore.close();
-    await rm(dir, { recursive: true, force: true });
+    await close();
   }
 });
 
 test('reads ask holders marked unhealthy only when the healthy ones are not enough', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'peerstor-failover-'));
   const stores = [0, 1, 2, 3].map(() => new MemoryFragmentStore());
   const gets = new Map<string, number>();
   const counting = (id: string, inner: FragmentStore): FragmentStore =>
-    new Proxy(inner, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        if (prop === 'get') gets.set(id, (gets.get(id) ?? 0) + 1);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
+    intercept(inner, (prop) => {
+      if (prop === 'get') gets.set(id, (gets.get(id) ?? 0) + 1);
+      return undefined;
     });
   const handles: PeerHandle[] = stores.map((store, i) => ({ id: `peer-${i}`, host: `host-${i}`, store: counting(`peer-${i}`, store) }));
   const unhealthy = new Set<string>();
@@ -85,13 +98,8 @@ test('reads ask holders marked unhealthy only when the healthy ones are not enou
       return !unhealthy.has(id);
     }
   })(handles);
-  const peerStore = await PeerStore.open(
-    { stateDir: join(dir, 'state'), kdfIterations: 1000, erasure: { k: 2, n: 4 }, avgChunkSize: 64 * 1024, gcIntervalMs: 0, cacheSize: 0 },
-    { logger: silentLogger(), placement, chunker: await testChunker(), ownedStores: [] },
-  );
+  const { store, close } = await storeOver(placement, { cacheSize: 0 });
   try {
-    const store = await peerStore.open({ accessKey: 'tenant', secretKey: 'tenant-secret' });
-    await store.createBucket('bkt');
     const data = randomBytesFast(400 * 1024, 5);
     await store.putObject('bkt', 'k', pieces(data));
     // peer-0 holds data fragment 0 of every chunk; marked unhealthy, parity replaces it up front
@@ -110,34 +118,29 @@ test('reads ask holders marked unhealthy only when the healthy ones are not enou
     assert.ok((await readAll((await store.getObject('bkt', 'k')).body)).equals(data));
     assert.ok((gets.get('peer-3') ?? 0) > 0);
   } finally {
-    await peerStore.close();
-    await rm(dir, { recursive: true, force: true });
+    await close();
   }
 });
 
-// without the hedge these reads would wait for the hour-long timeout: the test's own timeout fails it instead
+// without the hedge these reads wait on the hour-long (unref'd) timeout: node:test reports the test
+// cancelled (not ok) as soon as nothing else keeps the event loop alive, or at its own 60 s timeout
 test('a holder that hangs is hedged: the read takes a parity fragment instead, cancels the slow request and blames nobody', { timeout: 60_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'peerstor-failover-'));
   const stores = [0, 1, 2, 3].map(() => new MemoryFragmentStore());
   let hang = false;
   const cancelled: unknown[] = [];
   const hanging = (inner: FragmentStore): FragmentStore =>
-    new Proxy(inner, {
-      get(target, prop, receiver) {
-        if (prop === 'get' && hang) {
-          // answers only when aborted, like a peer that accepted the request and went quiet
-          return (_id: string, options?: { signal?: AbortSignal }) =>
+    intercept(inner, (prop) =>
+      prop === 'get' && hang
+        ? // answers only when aborted, like a peer that accepted the request and went quiet
+          (_id: string, options?: { signal?: AbortSignal }) =>
             new Promise((_resolve, reject) => {
               options?.signal?.addEventListener('abort', () => {
                 cancelled.push(options.signal!.reason);
                 reject(options.signal!.reason as Error);
               });
-            });
-        }
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+            })
+        : undefined,
+    );
   const handles: PeerHandle[] = stores.map((store, i) => ({ id: `peer-${i}`, host: `host-${i}`, store: i === 0 ? hanging(store) : store }));
   const failures: string[] = [];
   const placement = new (class extends ListPlacement {
@@ -146,13 +149,8 @@ test('a holder that hangs is hedged: the read takes a parity fragment instead, c
     }
   })(handles);
   // a timeout far beyond the test's: only the hedge can end these reads in time
-  const peerStore = await PeerStore.open(
-    { stateDir: join(dir, 'state'), kdfIterations: 1000, erasure: { k: 2, n: 4 }, avgChunkSize: 64 * 1024, gcIntervalMs: 0, cacheSize: 0, timeoutMs: 3_600_000 },
-    { logger: silentLogger(), placement, chunker: await testChunker(), ownedStores: [] },
-  );
+  const { peerStore, store, close } = await storeOver(placement, { cacheSize: 0, timeoutMs: 3_600_000 });
   try {
-    const store = await peerStore.open({ accessKey: 'tenant', secretKey: 'tenant-secret' });
-    await store.createBucket('bkt');
     const data = randomBytesFast(400 * 1024, 6);
     await store.putObject('bkt', 'k', pieces(data));
     const chunks = (peerStore.index.db.prepare('SELECT COUNT(*) AS n FROM chunks').get() as { n: number }).n;
@@ -163,7 +161,6 @@ test('a holder that hangs is hedged: the read takes a parity fragment instead, c
     for (const reason of cancelled) assert.notEqual((reason as Error).name, 'TimeoutError', 'cancelled by the read, not by its timeout');
     assert.deepEqual(failures, [], 'a cancelled request is not the peer’s failure');
   } finally {
-    await peerStore.close();
-    await rm(dir, { recursive: true, force: true });
+    await close();
   }
 });
