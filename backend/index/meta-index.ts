@@ -205,6 +205,15 @@ export class MetaIndex {
           (SELECT count(*) FROM fragments f WHERE f.chunk = c.id AND f.state = 0
             AND f.peer NOT IN (SELECT value FROM json_each(?))) AS live
         FROM chunks c WHERE c.refs > 0)`),
+      // peers as a JSON array: the non-correlated IN list is built once per statement run, so a chunk
+      // costs a primary-key range scan of its n fragment rows and a lookup per row
+      unreadableChunks: p(`SELECT vc.offset AS offset, ${CHUNK_COLS} FROM version_chunks vc JOIN chunks c ON c.id = vc.chunk
+        WHERE vc.version = @version
+          AND vc.offset >= coalesce((SELECT max(offset) FROM version_chunks WHERE version = @version AND offset <= @start), 0)
+          AND vc.offset <= @end
+          AND (SELECT count(*) FROM fragments f WHERE f.chunk = c.id AND f.state = 0
+            AND f.peer IN (SELECT value FROM json_each(@live))) < c.k
+        ORDER BY vc.offset LIMIT @limit`),
       moveFragment: p('UPDATE fragments SET fragment_id = ?, peer = ?, state = 0 WHERE chunk = ? AND idx = ?'),
       markFragmentMissing: p('UPDATE fragments SET state = 1 WHERE chunk = ? AND idx = ? AND fragment_id = ?'),
       storedFragments: p(`SELECT f.chunk AS chunk, f.idx AS idx, f.fragment_id AS fragmentId, f.size AS size, f.peer AS peer, f.state AS state
@@ -554,6 +563,18 @@ export class MetaIndex {
   chunkHealth(deadPeers: readonly string[]): { total: number; healthy: number; degraded: number; lost: number } {
     const r = this.#s.chunkHealth.get(JSON.stringify(deadPeers)) as { total: number; healthy: number | null; degraded: number | null; lost: number | null };
     return { total: r.total, healthy: r.healthy ?? 0, degraded: r.degraded ?? 0, lost: r.lost ?? 0 };
+  }
+
+  /**
+   * The chunks of a version overlapping its bytes [start, end], in offset order, that have fewer
+   * than k fragment rows in state 0 (stored) on peers in `live`: the chunks no read can decode
+   * while only those peers answer. At most `limit` of them; the next page starts at the byte after
+   * the last one returned (`offset + plainSize`). One statement, whatever the range's length.
+   */
+  unreadableChunks(version: number, start: number, end: number, live: Iterable<string>, limit: number): ChunkEntry[] {
+    const rows = this.#s.unreadableChunks.all({ version, start, end, live: JSON.stringify([...live]), limit }) as ChunkEntry[];
+    for (const r of rows) r.compressed = Boolean(r.compressed);
+    return rows;
   }
 
   /** Moves fragment `idx` of a chunk to `peer` (state stored). Returns false when the row is gone (chunk collected). */

@@ -77,6 +77,8 @@ const HEDGE_FIRST_MS = 250;
 const HEDGE_MIN_MS = 20;
 const range = (a: number, b: number): number[] => Array.from({ length: Math.max(0, b - a) }, (_, i) => a + i);
 
+/** unreadable chunks checked against the cache per index statement (checkReadable) */
+const UNREADABLE_PAGE = 64;
 /** other peers tried for one fragment after its chosen holder failed */
 const MAX_REPLACEMENTS = 2;
 
@@ -262,6 +264,32 @@ export class ChunkIo {
       return done;
     }
     return p;
+  }
+
+  /**
+   * Throws Unavailable when a chunk of a version's bytes [start, end] cannot be read as things
+   * stand: fewer than k of its fragments are stored on peers the placement knows and holds
+   * healthy, and its plaintext is not cached. Callers run it before a response's first byte, so a
+   * read that must fail fails with an error reply instead of a broken body. A chunk with ≥ k such
+   * holders passes (a degraded read decodes it); a holder believed live that turns out dead is
+   * still found by the read itself.
+   * Cost: no network; one index statement for the whole range (pages of UNREADABLE_PAGE rows only
+   * while every unreadable chunk so far is cached) and a pass over the placement's peers.
+   */
+  checkReadable(t: TenantChunks, version: number, start: number, end: number): void {
+    const { index, placement } = this.#c;
+    const live = placement.peers().flatMap((p) => (placement.isHealthy(p.id) ? [p.id] : []));
+    for (let from = start; from <= end; ) {
+      const rows = index.unreadableChunks(version, from, end, live, UNREADABLE_PAGE);
+      const lost = rows.find((r) => !this.#cache?.has(ChunkIo.key(t.tenant, r.chunkId)));
+      if (lost) {
+        const have = index.fragments(lost.id).filter((f) => f.state === 0 && live.includes(f.peer)).length;
+        throw new StoreError('Unavailable', `a chunk at byte ${lost.offset} has ${have} of the ${lost.k} fragments needed on peers believed live`);
+      }
+      if (rows.length < UNREADABLE_PAGE) return;
+      const last = rows[rows.length - 1];
+      from = last.offset + last.plainSize;
+    }
   }
 
   /**

@@ -231,8 +231,12 @@ export class TenantObjectStore implements ObjectStore {
       const data = openBlob(this.#t.keys.metadataKey, v.inlineData, INLINE_AAD);
       body = Readable.from(length > 0 ? [data.subarray(start, end + 1)] : [], { objectMode: false });
     } else {
-      // The first chunk is read now: a chunk no k peers can serve fails the get before any header
-      // goes out (S3 503), instead of breaking a 200 response after its first byte.
+      // A get that must fail fails here, before any header goes out (S3 503), instead of breaking a
+      // 200 response after its first bytes: every chunk of the range is checked against the peers
+      // believed live (index and memory only), then the first chunk is read, which also catches
+      // holders believed live that are not. A holder lost after this point still ends the body
+      // with an error (#stream throws), never with wrong or missing bytes.
+      if (length > 0) this.#ctx.io.checkReadable(this.#t.chunks, v.id, start, end);
       const rest = this.#stream(v.id, start, end);
       const first = length > 0 ? await rest.next() : undefined;
       body = Readable.from(prepend(first, rest), { objectMode: false });

@@ -76,6 +76,9 @@ function resourceOf(req: IncomingMessage): string {
   }
 }
 
+/** seconds a 503 asks the client to wait before retrying */
+const RETRY_AFTER_SECONDS = 1;
+
 /** Writes an S3 error response (or just drops the connection if the response already started). */
 export function sendError(req: IncomingMessage, res: ServerResponse, e: ErrorResponse, requestId: string): void {
   if (res.headersSent) {
@@ -84,6 +87,9 @@ export function sendError(req: IncomingMessage, res: ServerResponse, e: ErrorRes
   }
   res.statusCode = e.status;
   res.setHeader('x-amz-request-id', requestId);
+  // 503 = peers unreachable or slow (RFC 9110 §10.2.3): a hint to retry soon. The AWS SDKs wait
+  // at least this long before their next attempt, so it stays short: their own backoff does the rest.
+  if (e.status === 503) res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
   const noBody = req.method === 'HEAD' || e.status === 304;
   if (noBody) {
     res.setHeader('x-amz-error-code', e.s3Code);
