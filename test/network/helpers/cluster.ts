@@ -27,6 +27,8 @@ export interface PeerProcInit {
   heartbeatMs?: number;
   bootstrapWaitMs?: number;
   extraArgs?: string[];
+  /** node flags placed before the entry, e.g. ['--cpu-prof', '--cpu-prof-dir', DIR] */
+  nodeArgs?: string[];
 }
 
 export interface Ready {
@@ -117,6 +119,7 @@ export class PeerProc {
 export async function startPeer(init: PeerProcInit): Promise<PeerProc> {
   const dir = init.dir ?? (await mkdtemp(join(tmpdir(), 'peerstor-peer-')));
   const args = [
+    ...(init.nodeArgs ?? []),
     ...entry,
     '-v', `${dir}::rw`,
     '--listen', '127.0.0.1:0',
