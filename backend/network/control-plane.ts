@@ -14,8 +14,15 @@
  *   JSON announcement (data-plane address, host name, role, capacity, free). A DHT record would
  *   need a custom validator and go stale; identify metadata is only sent on connect. The same
  *   call doubles as the heartbeat: a peer is "seen" when it answers.
- * - Membership: every peer learned through the DHT (routing table) or bootstrap is asked for its
- *   announcement; a heartbeat re-asks every `heartbeatMs`. `lastSeen` is the last answer.
+ * - Membership: every peer learned through the DHT (routing table), a connection or gossip is asked
+ *   for its announcement once. Periodic refreshes (the heartbeat, every `heartbeatMs`) run only on
+ *   nodes whose membership someone relies on: gateways, through `track()` (NetworkPlacement calls
+ *   it). A `passive` node (a storage peer) never refreshes on a timer: its list only feeds gossip
+ *   and lookups, and all-to-all refreshes were most of an idle network's CPU. Up to
+ *   `fullRefreshMax` members a heartbeat asks all of them; above it, the members in use (`use(id)`),
+ *   those that just missed one and the `refreshSample` asked longest ago, so the cost per beat stays
+ *   flat as the network grows and every member is still asked every `refreshPeriodMs()`.
+ *   `lastSeen` is the last answer.
  * - Fallback locator: storage peers provide a well-known CID (provider records) and are findable
  *   by id (peer routing), so a gateway can find a peer that moved or that its table lacks.
  */
@@ -44,6 +51,8 @@ import { peerKey, xorCompare } from './network-placement.js';
 export const DHT_PROTOCOL = '/peerstor/kad/1.0.0';
 export const INFO_PROTOCOL = '/peerstor/info/1.0.0';
 const GOSSIP_MAX = 20;
+/** members in use within this many heartbeats are refreshed on every beat */
+const HOT_BEATS = 6;
 
 /** What a node tells others about itself. */
 export interface Announcement {
@@ -81,8 +90,17 @@ export interface ControlPlaneInit {
   /** called for every info request, so capacity/free are fresh */
   announce: () => Promise<Omit<Announcement, 'id' | 'v'>>;
   logger: Logger;
-  /** default 5000 */
+  /** time between membership refreshes while tracked (see track()); default 5000 */
   heartbeatMs?: number;
+  /**
+   * true: no periodic refreshes until someone calls track() (storage peers); false (default):
+   * refresh every heartbeatMs from the start (gateways, benches, tests)
+   */
+  passive?: boolean;
+  /** up to this many members, every heartbeat asks all of them; default 64 */
+  fullRefreshMax?: number;
+  /** above fullRefreshMax, how many members not in use a heartbeat asks (oldest asked first); default 32 */
+  refreshSample?: number;
   /** how long to keep retrying bootstrap addresses while none answers; default 30000 */
   bootstrapWaitMs?: number;
 }
@@ -129,6 +147,13 @@ export class ControlPlane {
   readonly #members = new Map<string, Member>();
   readonly #events: ControlPlaneEvents;
   readonly #inflight = new Map<string, Promise<Member | undefined>>();
+  /** when each peer was last asked (answered or not): the sample's rotation order */
+  readonly #askedAt = new Map<string, number>();
+  /** when placement last used each peer (use()) */
+  readonly #usedAt = new Map<string, number>();
+  /** members the last heartbeat could not reach in one beat (sampling): for refreshPeriodMs() */
+  #cold = 0;
+  #trackers: number;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -138,6 +163,7 @@ export class ControlPlane {
     this.#init = init;
     this.#events = events;
     this.#log = init.logger.child({ component: 'control-plane' });
+    this.#trackers = init.passive ? 0 : 1;
   }
 
   static async start(init: ControlPlaneInit, events: ControlPlaneEvents = {}): Promise<ControlPlane> {
@@ -196,16 +222,64 @@ export class ControlPlane {
     this.node.addEventListener('peer:discovery', (evt) => {
       void this.refresh(evt.detail.id.toString());
     });
-    const every = this.#init.heartbeatMs ?? 5000;
-    const beat = (): void => {
-      if (this.#stopped) return;
-      void this.heartbeat().finally(() => {
-        if (!this.#stopped) this.#timer = setTimeout(beat, every).unref();
-      });
-    };
-    this.#timer = setTimeout(beat, every).unref();
+    this.#schedule();
     await this.bootstrap(this.#init.bootstrap, this.#init.bootstrapWaitMs);
     if ((await this.#init.announce()).role === 'peer') void this.provide();
+  }
+
+  #heartbeatMs(): number {
+    return this.#init.heartbeatMs ?? 5000;
+  }
+
+  /** Starts the heartbeat timer if someone tracks membership and it is not running. */
+  #schedule(): void {
+    if (this.#stopped || this.#timer || this.#trackers === 0) return;
+    const beat = (): void => {
+      if (this.#stopped || this.#trackers === 0) {
+        this.#timer = undefined;
+        return;
+      }
+      void this.heartbeat().finally(() => {
+        this.#timer = undefined;
+        this.#schedule();
+      });
+    };
+    this.#timer = setTimeout(beat, this.#heartbeatMs()).unref();
+  }
+
+  /**
+   * Keeps membership fresh (heartbeats every heartbeatMs) until the returned function is called.
+   * Placement calls it: health and free space come from these refreshes. Counted: the heartbeat
+   * stops when the last tracker releases (and never on a node started with passive: false).
+   */
+  track(): () => void {
+    this.#trackers++;
+    this.#schedule();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#trackers--;
+      if (this.#trackers === 0 && this.#timer) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+      }
+    };
+  }
+
+  /** Placement is using this peer (a data-path call): heartbeats keep its announcement (free space) fresh. */
+  use(id: string): void {
+    this.#usedAt.set(id, Date.now());
+  }
+
+  /**
+   * Longest time between two refreshes of one member under the current schedule: heartbeatMs while
+   * every beat asks everyone, longer while sampling; Infinity when nobody tracks membership.
+   */
+  refreshPeriodMs(): number {
+    if (this.#trackers === 0) return Infinity;
+    const sample = Math.max(1, this.#init.refreshSample ?? 32);
+    return this.#heartbeatMs() * Math.max(1, Math.ceil(this.#cold / sample));
   }
 
   /** (Re-)publishes this node's provider record for STORAGE_PEER_CID. Never throws. */
@@ -267,6 +341,7 @@ export class ControlPlane {
   }
 
   async #ask(id: string): Promise<Member | undefined> {
+    this.#askedAt.set(id, Date.now());
     let pid: PeerId;
     try {
       pid = peerIdFromString(id);
@@ -317,12 +392,28 @@ export class ControlPlane {
     }
   }
 
-  /** Members seen within the last few heartbeats, at most GOSSIP_MAX of them. */
+  /**
+   * A member this node has reason to think alive: its last request answered, and either recently
+   * (3 heartbeats) or over a connection that is still open. A passive node never re-asks, so an
+   * open connection is its evidence; a peer that exits closes it.
+   */
+  #liveTest(): (m: Member) => boolean {
+    const recent = Date.now() - 3 * this.#heartbeatMs();
+    let connected: Set<string> | undefined;
+    return (m) => {
+      if (m.failures > 0) return false;
+      if (m.lastSeen > recent) return true;
+      connected ??= new Set(this.node.getConnections().filter((c) => c.status === 'open').map((c) => c.remotePeer.toString()));
+      return connected.has(m.id);
+    };
+  }
+
+  /** Members seen recently or still connected, at most GOSSIP_MAX of them. */
   #gossipFor(): { id: string; addrs: string[] }[] {
-    const recent = Date.now() - 3 * (this.#init.heartbeatMs ?? 5000);
+    const live = this.#liveTest();
     const out: { id: string; addrs: string[] }[] = [];
     for (const m of this.#members.values()) {
-      if (m.lastSeen < recent || m.failures > 0 || m.multiaddrs.length === 0) continue;
+      if (m.multiaddrs.length === 0 || !live(m)) continue;
       out.push({ id: m.id, addrs: m.multiaddrs });
       if (out.length >= GOSSIP_MAX) break;
     }
@@ -343,19 +434,51 @@ export class ControlPlane {
     }
   }
 
-  /** One heartbeat round: re-asks every member (and every connected peer) for its announcement. */
+  /**
+   * One heartbeat round: re-asks members (and connected peers, and peers the DHT or gossip told us
+   * about whose announcement we never got) for their announcement. Up to fullRefreshMax of them:
+   * all. Above: the ones in use, the ones that missed the last ask, and the refreshSample asked
+   * longest ago (never asked first).
+   */
   async heartbeat(): Promise<void> {
     const ids = new Set([...this.#members.keys(), ...this.node.getPeers().map((p) => p.toString())]);
-    // peers the DHT or gossip told us about but whose announcement we never got (e.g. it timed out)
     for (const p of await this.node.peerStore.all().catch(() => [])) {
       if (ids.size >= 1000) break;
       if (p.addresses.length > 0) ids.add(p.id.toString());
     }
-    await Promise.all([...ids].map((id) => this.refresh(id)));
+    ids.delete(this.peerId);
+    await Promise.all(this.#pick(ids).map((id) => this.refresh(id)));
   }
 
+  #pick(ids: Set<string>): string[] {
+    if (ids.size <= (this.#init.fullRefreshMax ?? 64)) {
+      this.#cold = 0;
+      return [...ids];
+    }
+    const hotSince = Date.now() - HOT_BEATS * this.#heartbeatMs();
+    const now: string[] = [];
+    const rest: string[] = [];
+    for (const id of ids) {
+      const m = this.#members.get(id);
+      const used = this.#usedAt.get(id);
+      // in use (free space changes as we write) or just missed one (dead or back within a beat
+      // or two): every beat. Long dead ones take their turn in the rotation.
+      if ((used !== undefined && used >= hotSince) || (m !== undefined && m.failures > 0 && m.failures < 3)) now.push(id);
+      else rest.push(id);
+    }
+    rest.sort((a, b) => (this.#askedAt.get(a) ?? 0) - (this.#askedAt.get(b) ?? 0));
+    this.#cold = rest.length;
+    return [...now, ...rest.slice(0, Math.max(1, this.#init.refreshSample ?? 32))];
+  }
+
+  /** Every member ever answered (with its failures and lastSeen: judging health is the caller's). */
   members(): Member[] {
     return [...this.#members.values()];
+  }
+
+  /** Members this node has reason to think alive (answered recently, or still connected). */
+  liveMembers(): Member[] {
+    return this.members().filter(this.#liveTest());
   }
 
   member(id: string): Member | undefined {
@@ -372,7 +495,7 @@ export class ControlPlane {
     const r = await this.#query(key, options);
     if (options.dhtOnly) return r;
     const target = createHash('sha256').update(key).digest();
-    const all = new Set([...r.peers, ...this.members().filter((m) => m.failures === 0).map((m) => m.id)]);
+    const all = new Set([...r.peers, ...this.liveMembers().map((m) => m.id)]);
     const peers = [...all].sort((a, b) => xorCompare(target, peerKey(a), peerKey(b))).slice(0, 20);
     return { peers, queried: r.queried };
   }

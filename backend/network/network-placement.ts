@@ -31,6 +31,16 @@ export interface Membership {
   member(id: string): Member | undefined;
   /** DHT fallback: find the peer and refresh its announcement */
   locate(id: string): Promise<Member | undefined>;
+  /**
+   * Keep members fresh (periodic heartbeats) until the returned function is called. Placement
+   * calls it once when built and releases it in close(): a storage peer's control plane refreshes
+   * nothing on a timer unless a gateway's placement sits on it (the embedded default).
+   */
+  track?(): () => void;
+  /** a data-path call went to this peer: keep its announcement (free space) fresh */
+  use?(id: string): void;
+  /** longest time between two refreshes of one member (sampling in large networks); Infinity if none */
+  refreshPeriodMs?(): number;
 }
 
 export interface NetworkPlacementInit {
@@ -39,7 +49,10 @@ export interface NetworkPlacementInit {
   failuresToDead?: number;
   /** how long a dead peer stays dead without a heartbeat; default 30 s */
   deadForMs?: number;
-  /** a member whose last answer is older than this is dead; default 20 s (4 heartbeats) */
+  /**
+   * a member whose last answer is older than this is dead; default 20 s (4 heartbeats). When the
+   * membership samples (a large network), twice its refresh period if that is longer.
+   */
   staleMs?: number;
   /** peers announcing less free space are skipped; default 16 MiB */
   minFree?: number;
@@ -89,10 +102,12 @@ export class NetworkPlacement implements Placement {
   readonly #membership: Membership;
   readonly #health = new Map<string, Health>();
   readonly #handles = new Map<string, { address: string; handle: PeerHandle; remote: FragmentStore }>();
+  readonly #untrack: (() => void) | undefined;
 
   constructor(init: NetworkPlacementInit, components: NetworkPlacementComponents) {
     this.#init = init;
     this.#membership = components.membership;
+    this.#untrack = this.#membership.track?.();
   }
 
   #h(id: string): Health {
@@ -120,6 +135,7 @@ export class NetworkPlacement implements Placement {
   /** Wraps a store so transport failures and successes feed health tracking by themselves. */
   #instrument(id: string, s: FragmentStore): FragmentStore {
     const run = async <T>(op: () => Promise<T>): Promise<T> => {
+      this.#membership.use?.(id);
       if (this.#deadOnDataPath(id)) throw new StoreError('Unavailable', `peer ${id} is marked dead (recent transport failures); not asked until a heartbeat answers or ${this.#deadForMs()} ms pass`);
       const t0 = performance.now();
       try {
@@ -256,13 +272,20 @@ export class NetworkPlacement implements Placement {
     if (!m) return false;
     const now = Date.now();
     if (m.failures >= (this.#init.failuresToDead ?? 2)) return false;
-    if (now - m.lastSeen > (this.#init.staleMs ?? 20_000)) return false;
+    if (now - m.lastSeen > this.#staleMs()) return false;
     // a heartbeat answered after the failures, or the dead period is over: another chance
     return !this.#deadOnDataPath(id);
   }
 
-  /** Closes every remote store (not the local one). */
+  #staleMs(): number {
+    const period = this.#membership.refreshPeriodMs?.() ?? Infinity;
+    const staleMs = this.#init.staleMs ?? 20_000;
+    return Number.isFinite(period) ? Math.max(staleMs, 2 * period) : staleMs;
+  }
+
+  /** Stops tracking membership; closes every remote store (not the local one). */
   async close(): Promise<void> {
+    this.#untrack?.();
     const all = [...this.#handles.values()];
     this.#handles.clear();
     await Promise.all(all.map((h) => h.remote.close().catch(() => undefined)));

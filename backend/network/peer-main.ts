@@ -6,8 +6,10 @@
  * When ready it prints ONE JSON line on stdout: {"ready":true,"peerId","dataAddress","multiaddrs",
  * "networkKeyPath"}. SIGTERM/SIGINT stop it cleanly.
  * With --control-stdin (tests and benches), JSON lines on stdin drive it and each gets one JSON line
- * back: {"op":"members"} → {"op","members":[ids]}; {"op":"closest","key":HEX} → {"op","peers","queried",
- * "ms"}; {"op":"scrub"} → {"op","checked","corrupt":[ids]}.
+ * back: {"op":"members"} → {"op","members":[ids]} (the members it thinks alive: answered recently or
+ * still connected; a storage peer never refreshes them on a timer); {"op":"refresh"} → the same
+ * after asking every peer it knows of (members, connections, peer store) once, now;
+ * {"op":"closest","key":HEX} → {"op","peers","queried","ms"}; {"op":"scrub"} → {"op","checked","corrupt":[ids]}.
  */
 import './polyfills.js';
 import { parseArgs } from 'node:util';
@@ -76,7 +78,10 @@ try {
       const run = async (): Promise<object> => {
         switch (req.op) {
           case 'members':
-            return { op: req.op, members: node.controlPlane.members().filter((m) => m.failures === 0).map((m) => m.id) };
+            return { op: req.op, members: node.controlPlane.liveMembers().map((m) => m.id) };
+          case 'refresh':
+            await node.controlPlane.heartbeat();
+            return { op: req.op, members: node.controlPlane.liveMembers().map((m) => m.id) };
           case 'closest': {
             const t0 = performance.now();
             const r = await node.controlPlane.closest(Buffer.from(req.key ?? '', 'hex'));

@@ -20,9 +20,6 @@ import { loadOrCreateIdentity, loadOrCreateNetworkKey, PEER_DIR } from './identi
 import { startDataPlane, type DataPlaneServer } from './data-plane.js';
 import { ControlPlane } from './control-plane.js';
 
-/** a storage peer refreshes its member list every this many network heartbeats (see heartbeatMs) */
-export const PEER_HEARTBEAT_FACTOR = 6;
-
 export interface PeerNodeInit {
   /** `PATH`, `PATH::rw`, `PATH::ro`, `PATH::rw::QUOTA` strings or parsed specs */
   volumes: (string | VolumeSpec)[];
@@ -40,10 +37,11 @@ export interface PeerNodeInit {
   /** host name announced for placement's spreading; default os.hostname() */
   hostLabel?: string;
   /**
-   * the network's heartbeat, default 5 s. A storage peer refreshes its own member list only every
-   * PEER_HEARTBEAT_FACTOR heartbeats: gateways place and judge health from their own refreshes, a
-   * peer's list only feeds gossip and lookups, and all-to-all refreshes every heartbeat cost 16
-   * idle peers about 0.6 CPU cores at a 2 s heartbeat (bench/cluster.bench.ts).
+   * the network's heartbeat, default 5 s. A storage peer never refreshes its member list on a
+   * timer (its control plane is passive): gateways place and judge health from their own
+   * refreshes, a peer's list only feeds gossip and lookups, and all-to-all refreshes were most of
+   * an idle network's CPU (bench/dht/idle-cpu.ts). The embedded gateway's NetworkPlacement tracks
+   * the membership (ControlPlane.track), which turns the heartbeat on at this interval.
    */
   heartbeatMs?: number;
   /** time between scrubs; default 6 h; 0 disables */
@@ -120,7 +118,8 @@ export async function startPeerNode(init: PeerNodeInit): Promise<PeerNode> {
       host,
       dhtPort: init.dhtPort,
       bootstrap: init.bootstrap,
-      heartbeatMs: (init.heartbeatMs ?? 5000) * PEER_HEARTBEAT_FACTOR,
+      heartbeatMs: init.heartbeatMs,
+      passive: true,
       bootstrapWaitMs: init.bootstrapWaitMs,
       logger: init.logger,
       announce: async () => {

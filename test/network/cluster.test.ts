@@ -123,13 +123,18 @@ describe('peer network with 16 real processes', { timeout: 300_000 }, () => {
     const outsider = await startPeer({ networkKeyFile: join(dir, 'other.key'), bootstrap: cluster.bootstrap, bootstrapWaitMs: 1500, heartbeatMs: 1000 });
     try {
       await new Promise((r) => setTimeout(r, 1500));
-      const seen = await outsider.ask<{ members: string[] }>({ op: 'members' });
-      assert.deepEqual(seen.members, []);
-      assert.equal(gateway.controlPlane.member(outsider.id), undefined);
-      for (const p of cluster.live().slice(0, 3)) {
-        const v = await p.ask<{ members: string[] }>({ op: 'members' });
-        assert.ok(!v.members.includes(outsider.id));
-      }
+      // explicit refreshes (storage peers run none on a timer): everyone asks everyone it knows of
+      const seen = await outsider.ask<{ members: string[] }>({ op: 'refresh' });
+      assert.deepEqual(seen.members, [], 'the outsider reached nobody');
+      await gateway.controlPlane.heartbeat();
+      assert.equal(gateway.controlPlane.member(outsider.id), undefined, 'not in the gateway\'s membership');
+      assert.ok(!gateway.placement.peers().some((h) => h.id === outsider.id), 'not a placement candidate');
+      const live = cluster.live();
+      const views = await Promise.all(live.map((p) => p.ask<{ members: string[] }>({ op: 'refresh' })));
+      views.forEach((v, i) => {
+        assert.ok(!v.members.includes(outsider.id), `peer ${i} knows the outsider`);
+        assert.ok(v.members.length > 0, `peer ${i} still reaches the network`);
+      });
       const before = await readFile(cluster.networkKeyFile, 'utf8');
       assert.notEqual(await readFile(join(dir, 'other.key'), 'utf8'), before, 'it made its own key');
     } finally {

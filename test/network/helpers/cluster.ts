@@ -221,17 +221,22 @@ export class Cluster {
     return this.peers.filter((p) => p.alive);
   }
 
-  /** Polls until every live peer sees every other live peer (or throws after timeoutMs). */
+  /**
+   * Polls until every live peer, asked to refresh now (`{"op":"refresh"}`: it asks every peer it
+   * knows of once), knows every other live peer; throws after timeoutMs. Storage peers refresh
+   * nothing on a timer, so their own lists lag by design: this proves each one can find and
+   * reach all the others, not that it keeps them fresh (gateways do that for themselves).
+   */
   async waitConverged(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const live = this.live();
       const want = new Set(live.map((p) => p.id));
-      const views = await Promise.all(live.map((p) => p.ask<{ members: string[] }>({ op: 'members' })));
+      const views = await Promise.all(live.map((p) => p.ask<{ members: string[] }>({ op: 'refresh' })));
       const ok = views.every((v, i) => [...want].every((id) => id === live[i].id || v.members.includes(id)));
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`peers did not converge in ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 1000));
     }
   }
 
