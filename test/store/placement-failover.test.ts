@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StoreError } from '../../backend/core/errors.js';
+import { isStoreError, StoreError } from '../../backend/core/errors.js';
 import { silentLogger } from '../../backend/core/logger.js';
 import type { FragmentStore } from '../../backend/core/fragment-store.js';
 import type { ObjectStore } from '../../backend/core/object-store.js';
@@ -102,6 +102,9 @@ test('reads ask holders marked unhealthy only when the healthy ones are not enou
   try {
     const data = randomBytesFast(400 * 1024, 5);
     await store.putObject('bkt', 'k', pieces(data));
+    // ≥ 6 chunks (at most 256 KiB each): some are read after the first and the read-ahead
+    const big = randomBytesFast(1536 * 1024, 6);
+    await store.putObject('bkt', 'big', pieces(big));
     // peer-0 holds data fragment 0 of every chunk; marked unhealthy, parity replaces it up front
     unhealthy.add('peer-0');
     gets.clear();
@@ -112,10 +115,18 @@ test('reads ask holders marked unhealthy only when the healthy ones are not enou
     gets.clear();
     assert.ok((await readAll((await store.getObject('bkt', 'k')).body)).equals(data));
     assert.deepEqual([...gets.keys()].sort(), ['peer-2', 'peer-3']);
-    // all but one unhealthy: the marks are only a preference, the data still comes back
+    // all but one unhealthy before the get: fewer than k holders are believed live, so the get
+    // fails before its first byte (tenant-store checks the range) and asks nobody
     unhealthy.add('peer-2');
     gets.clear();
-    assert.ok((await readAll((await store.getObject('bkt', 'k')).body)).equals(data));
+    await assert.rejects(store.getObject('bkt', 'k'), (err) => isStoreError(err, 'Unavailable'));
+    assert.equal(gets.size, 0);
+    // marked once the body is streaming: the marks are only a preference, the data still comes back
+    unhealthy.clear();
+    const streaming = await store.getObject('bkt', 'big');
+    for (const id of ['peer-0', 'peer-1', 'peer-2']) unhealthy.add(id);
+    gets.clear();
+    assert.ok((await readAll(streaming.body)).equals(big));
     assert.ok((gets.get('peer-3') ?? 0) > 0);
   } finally {
     await close();
