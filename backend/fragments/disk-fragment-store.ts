@@ -7,18 +7,23 @@
  *   tmp/                                    writes in progress; emptied at open (crash leftovers)
  *   quarantine/<id>.<ms>                    files whose bytes no longer hash to their id
  *
- * A put is durable before it resolves: bytes go to tmp/, the file is fdatasync'd, renamed into
- * place and the directory is fsync'd. New fragments go to the rw volume with room that ranks first
+ * A put is durable before it resolves: bytes go to tmp/ (one open with O_EXCL, one write), the file
+ * is fdatasync'd, renamed into place and the directory is fsync'd (one fsync shared by the puts
+ * renamed into the same directory while the previous one ran: disk-dir-sync.ts). A directory is
+ * created once per process life (a bitmap remembers which exist; the open walk fills it), while
+ * the fragment's bytes are being written, and its parent fsync'd before the put resolves.
+ * New fragments go to the rw volume with room that ranks first
  * for the id under rendezvous hashing, so the choice is deterministic and adding a volume moves
  * only the share of new ids it wins. Reads look in every volume (rendezvous order first).
  * One process per volume: open() empties tmp/, which would break a second writer.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, open, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { StoreError } from '../core/errors.js';
 import type { FragmentEntry, FragmentId, FragmentOpOptions, FragmentStat, FragmentStore } from '../core/fragment-store.js';
 import { silentLogger, type Logger } from '../core/logger.js';
+import { DirSync, fsyncDir } from './disk-dir-sync.js';
 import { asBuffer, assertFragmentId, fragmentIdOf, isFragmentId } from './fragment-id.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { VolumeSpec } from './volume-spec.js';
@@ -55,8 +60,12 @@ interface Volume {
   count: number;
   /** bytes of puts in flight, counted against room so parallel puts cannot overshoot a quota */
   reserved: number;
-  /** fragment subdirectories known to exist, to skip mkdir on the hot path */
-  knownDirs: Set<string>;
+  /** fragment directories known to exist and be durable, one bit each (see #ensureDir): the 256
+   *  `fragments/<aa>` and the 65,536 `fragments/<aa>/<bb>`, indexed by their hex name */
+  knownTop: Uint8Array;
+  knownLeaf: Uint8Array;
+  /** directories being created (mkdir + parent fsync), shared by the puts that need them */
+  dirPending: Map<string, Promise<void>>;
   /** the last statfs and `used` at that time (see #statfs) */
   statfsCache?: { at: number; used: number; bavail: number; bsize: number; blocks: number };
   statfsPending?: Promise<{ bavail: number; bsize: number; blocks: number }>;
@@ -92,15 +101,6 @@ function fsError(err: unknown, what: string): StoreError | unknown {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 function rendezvousScore(volumeKey: string, id: string): bigint {
   return createHash('sha256').update(volumeKey).update('\0').update(id).digest().readBigUInt64BE(0);
 }
@@ -109,6 +109,7 @@ export class DiskFragmentStore implements FragmentStore {
   readonly #volumes: Volume[];
   readonly #logger: Logger;
   readonly #lock = new KeyedLock();
+  readonly #dirSync = new DirSync();
   readonly #inFlight = new Set<Promise<unknown>>();
   #closed = false;
 
@@ -139,7 +140,9 @@ export class DiskFragmentStore implements FragmentStore {
         used: 0,
         count: 0,
         reserved: 0,
-        knownDirs: new Set(),
+        knownTop: new Uint8Array(256 / 8),
+        knownLeaf: new Uint8Array(65536 / 8),
+        dirPending: new Map(),
       });
     }
     for (const v of volumes) {
@@ -149,16 +152,21 @@ export class DiskFragmentStore implements FragmentStore {
         // Leftovers from a crash mid-put: never renamed into place, so never acknowledged.
         await rm(v.tmpDir, { recursive: true, force: true });
         await mkdir(v.tmpDir, { recursive: true });
+        // fragments/ and tmp/ may be new: their entries must be durable before any put relies on them
+        await fsyncDir(v.root);
       } else {
         const s = await stat(v.root).catch((err: unknown) => {
           throw new RangeError(`read-only volume "${v.root}" is not readable: ${(err as Error).message}`);
         });
         if (!s.isDirectory()) throw new RangeError(`read-only volume "${v.root}" is not a directory`);
       }
-      for await (const e of walkVolume(v)) {
+      // the walk also records which fragment directories exist, so puts skip mkdir for them
+      const onDir = v.writable ? (hex: string): void => markDir(v, hex) : undefined;
+      for await (const e of walkVolume(v, onDir)) {
         v.used += e.size;
         v.count++;
       }
+      if (v.writable) await createTopDirs(v);
     }
     const store = new DiskFragmentStore(volumes, logger);
     logger.info(
@@ -202,9 +210,10 @@ export class DiskFragmentStore implements FragmentStore {
         const file = this.#path(vol, id);
         let bytes: Buffer;
         try {
-          bytes = await readFile(file, { signal: options?.signal });
+          bytes = await readWhole(file, options?.signal);
         } catch (err) {
           if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') continue;
+          if (options?.signal?.aborted) throw options.signal.reason;
           throw fsError(err, `reading fragment ${id}`);
         }
         // FragmentOpOptions.callerVerifies: the chunk codec hashes on a worker thread instead of here
@@ -311,7 +320,7 @@ export class DiskFragmentStore implements FragmentStore {
           if (this.#closed) throw closedError();
           let bytes: Buffer;
           try {
-            bytes = await readFile(this.#path(vol, e.id));
+            bytes = await readWhole(this.#path(vol, e.id));
           } catch (err) {
             if (errno(err) === 'ENOENT') continue;
             throw fsError(err, `scrubbing fragment ${e.id}`);
@@ -425,33 +434,82 @@ export class DiskFragmentStore implements FragmentStore {
 
   async #write(vol: Volume, id: string, bytes: Buffer, signal: AbortSignal | undefined): Promise<void> {
     const tmp = join(vol.tmpDir, `${id}.${process.pid}.${++tmpCounter}`);
+    const final = this.#path(vol, id);
+    // the directory is made (and its parent fsync'd) while the bytes are written
+    const dirReady = this.#ensureDir(vol, id.slice(0, 4));
+    dirReady?.catch(() => undefined);
+    let renamed = false;
     try {
       const fh = await open(tmp, 'wx', 0o644);
       try {
-        await fh.writeFile(bytes);
+        // one write call: FileHandle.writeFile writes in 512 KiB pieces
+        let done = 0;
+        while (done < bytes.length) done += (await fh.write(bytes, done, bytes.length - done)).bytesWritten;
         await fh.datasync();
       } finally {
         await fh.close();
       }
       signal?.throwIfAborted();
-      const dir = join(vol.fragmentsDir, id.slice(0, 2), id.slice(2, 4));
-      if (!vol.knownDirs.has(dir)) {
-        const created = await mkdir(dir, { recursive: true });
-        // New directories must reach the disk too, or the renamed file could vanish with them: the
-        // entry of each created one lives in its parent. Once the 256 first-level directories exist
-        // only the leaf is new, and the fragments root needs no fsync (one fewer per new leaf).
-        if (created !== undefined) {
-          await fsyncDir(join(dir, '..'));
-          if (resolve(created) !== resolve(dir)) await fsyncDir(vol.fragmentsDir);
-        }
-        vol.knownDirs.add(dir);
+      await dirReady;
+      try {
+        await rename(tmp, final);
+      } catch (err) {
+        if (errno(err) !== 'ENOENT') throw err;
+        // its directory was removed behind the store's back: make it again, once
+        forgetDir(vol, id.slice(0, 4));
+        await this.#ensureDir(vol, id.slice(0, 4));
+        await rename(tmp, final);
       }
-      await rename(tmp, this.#path(vol, id));
-      await fsyncDir(dir);
+      renamed = true;
+      await this.#dirSync.sync(dirname(final));
     } catch (err) {
-      await rm(tmp, { force: true }).catch(() => undefined);
+      // A fragment whose directory entry may not be durable must not stay visible: a retry would
+      // find it and resolve without the fsync.
+      if (renamed) await unlink(final).catch(() => undefined);
+      else await rm(tmp, { force: true }).catch(() => undefined);
       throw fsError(err, `writing fragment ${id} to ${vol.root}`);
     }
+  }
+
+  /**
+   * Makes `fragments/<aa>` (hex of 2 characters) or `fragments/<aa>/<bb>` (4) exist with a durable
+   * entry in its parent; undefined when it is already known to. Puts needing the same new
+   * directory share one mkdir and one parent fsync (which concurrent creations of sibling
+   * directories share in turn, through #dirSync). A directory found existing (EEXIST) still gets
+   * its parent fsync'd: another process may have made it and died before its fsync.
+   */
+  #ensureDir(vol: Volume, hex: string): Promise<void> | undefined {
+    if (isDirKnown(vol, hex)) return undefined;
+    const pending = vol.dirPending.get(hex);
+    if (pending) return pending;
+    const dir = hex.length === 2 ? join(vol.fragmentsDir, hex) : join(vol.fragmentsDir, hex.slice(0, 2), hex.slice(2, 4));
+    const make = async (): Promise<void> => {
+      try {
+        await mkdir(dir);
+      } catch (err) {
+        if (errno(err) === 'EEXIST') {
+          // made by someone else: fall through to the parent fsync
+        } else if (errno(err) === 'ENOENT') {
+          // the parent is missing: the first-level directory, or fragments/ itself (removed by hand)
+          if (hex.length === 4) {
+            // known but removed behind the store's back: check again
+            forgetDir(vol, hex.slice(0, 2));
+            await this.#ensureDir(vol, hex.slice(0, 2));
+          }
+          else if ((await mkdir(vol.fragmentsDir, { recursive: true })) !== undefined) await this.#dirSync.sync(vol.root);
+          await mkdir(dir).catch((e: unknown) => {
+            if (errno(e) !== 'EEXIST') throw e;
+          });
+        } else {
+          throw err;
+        }
+      }
+      await this.#dirSync.sync(dirname(dir));
+      markDir(vol, hex);
+    };
+    const p = make().finally(() => vol.dirPending.delete(hex));
+    vol.dirPending.set(hex, p);
+    return p;
   }
 
   async #quarantine(vol: Volume, id: string, size: number): Promise<void> {
@@ -478,23 +536,99 @@ function closedError(): StoreError {
   return new StoreError('Unavailable', 'fragment store is closed');
 }
 
-async function readdirOrEmpty(dir: string): Promise<string[]> {
+function dirBit(vol: Volume, hex: string): { bits: Uint8Array; i: number } {
+  return { bits: hex.length === 2 ? vol.knownTop : vol.knownLeaf, i: parseInt(hex, 16) };
+}
+
+function isDirKnown(vol: Volume, hex: string): boolean {
+  const { bits, i } = dirBit(vol, hex);
+  return (bits[i >> 3] & (1 << (i & 7))) !== 0;
+}
+
+/** `hex`: the 2 or 4 hex characters naming fragments/<aa> or fragments/<aa>/<bb> */
+function markDir(vol: Volume, hex: string): void {
+  const { bits, i } = dirBit(vol, hex);
+  bits[i >> 3] |= 1 << (i & 7);
+  // a leaf exists only inside its parent
+  if (hex.length === 4) markDir(vol, hex.slice(0, 2));
+}
+
+function forgetDir(vol: Volume, hex: string): void {
+  for (const h of hex.length === 4 ? [hex, hex.slice(0, 2)] : [hex]) {
+    const { bits, i } = dirBit(vol, h);
+    bits[i >> 3] &= ~(1 << (i & 7));
+  }
+}
+
+/**
+ * The 256 first-level directories, made once per volume (one fsync of fragments/ for all of them):
+ * otherwise a young volume's puts pay a failed mkdir, the parent's mkdir and an fsync of
+ * fragments/ for most of their first ~1,500 fragments.
+ */
+async function createTopDirs(vol: Volume): Promise<void> {
+  const missing: string[] = [];
+  for (let i = 0; i < 256; i++) {
+    const hex = i.toString(16).padStart(2, '0');
+    if (!isDirKnown(vol, hex)) missing.push(hex);
+  }
+  if (missing.length === 0) return;
+  await Promise.all(
+    missing.map((hex) =>
+      mkdir(join(vol.fragmentsDir, hex)).catch((err: unknown) => {
+        if (errno(err) !== 'EEXIST') throw fsError(err, `creating ${join(vol.fragmentsDir, hex)}`);
+      }),
+    ),
+  );
+  await fsyncDir(vol.fragmentsDir);
+  for (const hex of missing) markDir(vol, hex);
+}
+
+/** The whole file in one buffer: open, fstat, one read (readFile reads in 512 KiB pieces), close. */
+async function readWhole(file: string, signal?: AbortSignal): Promise<Buffer> {
+  signal?.throwIfAborted();
+  const fh = await open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const buf = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await fh.read(buf, done, size - done, done);
+      // shorter than fstat said (truncated meanwhile): what is there, the hash check decides
+      if (bytesRead === 0) return buf.subarray(0, done);
+      done += bytesRead;
+    }
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** undefined when `dir` is missing or not a directory */
+async function readdirIfDir(dir: string): Promise<string[] | undefined> {
   try {
     return await readdir(dir);
   } catch (err) {
-    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return [];
+    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return undefined;
     throw fsError(err, `listing ${dir}`);
   }
 }
 
-/** Every well-placed fragment file of a volume; stray names are ignored. */
-async function* walkVolume(vol: Volume): AsyncGenerator<FragmentEntry> {
-  for (const a of await readdirOrEmpty(vol.fragmentsDir)) {
+/** Every well-placed fragment file of a volume; stray names are ignored. `onDir` hears of each
+ *  fragment directory (as its 2 or 4 hex characters) before its contents. */
+async function* walkVolume(vol: Volume, onDir?: (hex: string) => void): AsyncGenerator<FragmentEntry> {
+  for (const a of (await readdirIfDir(vol.fragmentsDir)) ?? []) {
     if (!HEX2.test(a)) continue;
-    for (const b of await readdirOrEmpty(join(vol.fragmentsDir, a))) {
+    const names = await readdirIfDir(join(vol.fragmentsDir, a));
+    if (names === undefined) continue;
+    onDir?.(a);
+    for (const b of names) {
       if (!HEX2.test(b)) continue;
       const dir = join(vol.fragmentsDir, a, b);
-      for (const id of await readdirOrEmpty(dir)) {
+      const ids = await readdirIfDir(dir);
+      if (ids === undefined) continue;
+      onDir?.(a + b);
+      for (const id of ids) {
         if (!isFragmentId(id) || id.slice(0, 2) !== a || id.slice(2, 4) !== b) continue;
         try {
           const s = await stat(join(dir, id));
