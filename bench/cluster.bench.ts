@@ -29,6 +29,7 @@
  *   BENCH_MIB=256 node --import tsx bench/cluster.bench.ts      quicker
  *   BENCH_WIDE_PEERS=24 node --import tsx bench/cluster.bench.ts   with the wide 50 % run
  *   BENCH_WIDE_PEERS=24 BENCH_WIDE_ONLY=1 …                      only the wide run
+ *   BENCH_DEGRADED=0 …                                          PUT and healthy GET only (no kills)
  *   BENCH_PROFILE=1 node --import tsx bench/cluster.bench.ts   instead: PUT only, gateway under
  *      --cpu-prof; prints where its CPU went during the PUT (self time by function and by module,
  *      main thread and worker threads apart)
@@ -56,6 +57,7 @@ const widePeers = Number(process.env.BENCH_WIDE_PEERS ?? 0);
 const wideMiB = Number(process.env.BENCH_WIDE_MIB ?? 256);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const wideOnly = process.env.BENCH_WIDE_ONLY === '1';
+const degraded = process.env.BENCH_DEGRADED !== '0';
 const PART = 16 * MiB;
 const QUEUE = 4;
 const USER = { accessKey: 'BENCHCLUSTERKEY', secretKey: 'bench-cluster-secret-0123456789' };
@@ -397,7 +399,7 @@ async function mainRun(dir: string, data: Buffer, want: string): Promise<void> {
     report([base.read, getP.m], base.read);
 
     let killed = 0;
-    for (const loss of LOSSES) {
+    for (const loss of degraded ? LOSSES : []) {
       const target = Math.round(loss * PEERS);
       const victims = cluster.peers.slice(PEERS - target, PEERS - killed);
       await Promise.all(victims.map((v) => v.kill('SIGKILL')));

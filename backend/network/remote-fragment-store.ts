@@ -6,7 +6,11 @@
  *   the peer id this store was created for (peer-certificate.ts); a mismatch fails the call with
  *   Unavailable and sends nothing — so a peer that moved, or an impostor at its old address, is
  *   never given or asked for a fragment.
- * - The peer is hostile by assumption: get() re-hashes what it receives (Corrupt on mismatch).
+ * - The peer is hostile by assumption: get() re-hashes what it receives (Corrupt on mismatch),
+ *   unless the caller says it hashes the bytes itself (FragmentOpOptions.callerVerifies: the
+ *   chunk codec does, on a worker thread). Then the peer is told so too and skips its own check;
+ *   the caller's re-read after a mismatch comes without the flag, so this store and the peer's
+ *   both check (the peer quarantines a bad copy).
  * - Transport failures (refused, reset, TLS) → Unavailable; `timeoutMs` per request → Timeout.
  *   Retry and hedging are decorators' and the reader's job, not this class's.
  * - close() ends the session; later calls reconnect.
@@ -16,7 +20,7 @@ import tls from 'node:tls';
 import { createHash } from 'node:crypto';
 import type { FragmentEntry, FragmentId, FragmentOpOptions, FragmentStat, FragmentStore } from '../core/fragment-store.js';
 import { StoreError, type ErrorCode } from '../core/errors.js';
-import { MAX_FRAME, STATUS_OF, STREAM_WINDOW, SESSION_WINDOW } from './data-plane.js';
+import { CALLER_VERIFIES_HEADER, MAX_FRAME, STATUS_OF, STREAM_WINDOW, SESSION_WINDOW } from './data-plane.js';
 import { dataPlaneToken } from './identity.js';
 import { verifyPeerCertificate } from './peer-certificate.js';
 
@@ -31,6 +35,8 @@ export interface RemoteFragmentStoreInit {
 }
 
 const KNOWN_CODES = new Set(Object.keys(STATUS_OF));
+/** a declared reply length up to this is allocated at once (a fragment is a few MiB at most) */
+const MAX_REPLY_PREALLOC = 64 * 2 ** 20;
 
 function splitAddress(address: string): { host: string; port: number } {
   const m = /^\[(.+)\]:(\d+)$/.exec(address) ?? /^([^:]+):(\d+)$/.exec(address);
@@ -121,13 +127,14 @@ export class RemoteFragmentStore implements FragmentStore {
     return p;
   }
 
-  async #request(method: string, path: string, body?: Uint8Array, signal?: AbortSignal): Promise<Reply> {
+  async #request(method: string, path: string, body?: Uint8Array, signal?: AbortSignal, callerVerifies?: boolean): Promise<Reply> {
     signal?.throwIfAborted();
     const session = await this.#connect();
     signal?.throwIfAborted();
     return new Promise<Reply>((resolve, reject) => {
       const headers: OutgoingHttpHeaders = { ':method': method, ':path': path, authorization: this.#auth };
       if (body) headers['content-length'] = body.length;
+      if (callerVerifies) headers[CALLER_VERIFIES_HEADER] = '1';
       let req: http2.ClientHttp2Stream;
       try {
         req = session.request(headers, { endStream: !body });
@@ -147,13 +154,32 @@ export class RemoteFragmentStore implements FragmentStore {
       });
       let status = 0;
       let respHeaders: IncomingHttpHeaders = {};
-      const chunks: Buffer[] = [];
+      // The reply body in one Buffer: with a content-length (the peer sends one with every
+      // fragment) each received piece (≤ 16 KiB) is copied once into memory of that size as it
+      // arrives, instead of keeping every piece to concatenate at the end.
+      let into: Buffer | undefined;
+      const pieces: Buffer[] = [];
+      let size = 0;
       req.on('response', (h) => {
         status = Number(h[':status']);
         respHeaders = h;
+        const declared = Number(h['content-length']);
+        if (Number.isSafeInteger(declared) && declared > 0 && declared <= MAX_REPLY_PREALLOC) into = Buffer.allocUnsafe(declared);
       });
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => resolve({ status, headers: respHeaders, body: Buffer.concat(chunks) }));
+      req.on('data', (c: Buffer) => {
+        if (into && size + c.length <= into.length) {
+          c.copy(into, size);
+        } else {
+          if (into) pieces.push(into.subarray(0, size));
+          into = undefined;
+          pieces.push(c);
+        }
+        size += c.length;
+      });
+      req.on('end', () => {
+        const replyBody = into ? (size === into.length ? into : into.subarray(0, size)) : pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, size);
+        resolve({ status, headers: respHeaders, body: replyBody });
+      });
       req.on('error', (err) => reject(new StoreError('Unavailable', `${method} ${path} on peer ${this.peerId} failed`, { cause: err })));
       if (body) req.end(body);
     });
@@ -178,9 +204,11 @@ export class RemoteFragmentStore implements FragmentStore {
   }
 
   async get(id: FragmentId, options?: FragmentOpOptions): Promise<Buffer> {
-    const reply = await this.#request('GET', `/f/${checkId(id)}`, undefined, options?.signal);
+    const callerVerifies = options?.callerVerifies === true;
+    const reply = await this.#request('GET', `/f/${checkId(id)}`, undefined, options?.signal, callerVerifies);
     if (reply.status !== 200) this.#raise(reply, `get ${id}`);
-    if (createHash('sha256').update(reply.body).digest('hex') !== id) {
+    // a caller that verifies itself saves the gateway's main thread a SHA-256 per MiB read
+    if (!callerVerifies && createHash('sha256').update(reply.body).digest('hex') !== id) {
       throw new StoreError('Corrupt', `peer ${this.peerId} returned bytes that do not hash to ${id}`);
     }
     return reply.body;
