@@ -207,13 +207,14 @@ export class MetaIndex {
         FROM chunks c WHERE c.refs > 0)`),
       // peers as a JSON array: the non-correlated IN list is built once per statement run, so a chunk
       // costs a primary-key range scan of its n fragment rows and a lookup per row
-      unreadableChunks: p(`SELECT vc.offset AS offset, ${CHUNK_COLS} FROM version_chunks vc JOIN chunks c ON c.id = vc.chunk
-        WHERE vc.version = @version
-          AND vc.offset >= coalesce((SELECT max(offset) FROM version_chunks WHERE version = @version AND offset <= @start), 0)
-          AND vc.offset <= @end
-          AND (SELECT count(*) FROM fragments f WHERE f.chunk = c.id AND f.state = 0
-            AND f.peer IN (SELECT value FROM json_each(@live))) < c.k
-        ORDER BY vc.offset LIMIT @limit`),
+      unreadableChunks: p(`SELECT vc.offset AS offset, ${CHUNK_COLS} FROM (
+          SELECT offset, chunk FROM version_chunks WHERE version = @version
+            AND offset >= coalesce((SELECT max(offset) FROM version_chunks WHERE version = @version AND offset <= @start), 0)
+            AND offset <= @end ORDER BY offset LIMIT @maxChunks) vc
+        JOIN chunks c ON c.id = vc.chunk
+        WHERE (SELECT count(*) FROM fragments f WHERE f.chunk = c.id AND f.state = 0
+          AND f.peer IN (SELECT value FROM json_each(@live))) < c.k
+        ORDER BY vc.offset`),
       moveFragment: p('UPDATE fragments SET fragment_id = ?, peer = ?, state = 0 WHERE chunk = ? AND idx = ?'),
       markFragmentMissing: p('UPDATE fragments SET state = 1 WHERE chunk = ? AND idx = ? AND fragment_id = ?'),
       storedFragments: p(`SELECT f.chunk AS chunk, f.idx AS idx, f.fragment_id AS fragmentId, f.size AS size, f.peer AS peer, f.state AS state
@@ -566,13 +567,13 @@ export class MetaIndex {
   }
 
   /**
-   * The chunks of a version overlapping its bytes [start, end], in offset order, that have fewer
-   * than k fragment rows in state 0 (stored) on peers in `live`: the chunks no read can decode
-   * while only those peers answer. At most `limit` of them; the next page starts at the byte after
-   * the last one returned (`offset + plainSize`). One statement, whatever the range's length.
+   * Of the first `maxChunks` chunks of a version overlapping its bytes [start, end] (offset order),
+   * those with fewer than k fragment rows in state 0 (stored) on peers in `live`: the chunks no
+   * read can decode while only those peers answer. One statement; its cost grows with the chunks
+   * examined (each a primary-key range scan of its n fragment rows), hence the bound.
    */
-  unreadableChunks(version: number, start: number, end: number, live: Iterable<string>, limit: number): ChunkEntry[] {
-    const rows = this.#s.unreadableChunks.all({ version, start, end, live: JSON.stringify([...live]), limit }) as ChunkEntry[];
+  unreadableChunks(version: number, start: number, end: number, live: Iterable<string>, maxChunks: number): ChunkEntry[] {
+    const rows = this.#s.unreadableChunks.all({ version, start, end, live: JSON.stringify([...live]), maxChunks }) as ChunkEntry[];
     for (const r of rows) r.compressed = Boolean(r.compressed);
     return rows;
   }

@@ -20,6 +20,7 @@ import type { FragmentStore } from '../../backend/core/fragment-store.js';
 import type { ObjectStore } from '../../backend/core/object-store.js';
 import type { PeerHandle, Placement } from '../../backend/core/placement.js';
 import { MemoryFragmentStore } from '../../backend/fragments/memory-fragment-store.js';
+import { MetaIndex } from '../../backend/index/meta-index.js';
 import { PeerStore, type StoreInit } from '../../backend/store/peer-store.js';
 import { randomBytesFast } from '../../bench/lib.js';
 import { pieces, readAll, testChunker } from './helpers.js';
@@ -232,5 +233,45 @@ test('holders lost after the get started end the body with an error: the bytes b
     assert.ok(bytes.equals(s.data.subarray(0, bytes.length)), 'every byte before the error is right');
   } finally {
     await s.close();
+  }
+});
+
+test('the index check: chunks overlapping the range with fewer than k stored fragments on live peers, among the first maxChunks only', () => {
+  const index = MetaIndex.open(':memory:');
+  try {
+    const tenant = index.createTenant('t', Buffer.alloc(8), 0).id;
+    index.createBucket(tenant, 'b', 0);
+    const bucket = index.bucket(tenant, 'b')!.id;
+    const SIZE = 100;
+    const COUNT = 1100;
+    const holders = ['p0', 'p1', 'p2', 'p3'];
+    const chunks: { offset: number; chunk: number }[] = [];
+    index.tx(() => {
+      for (let i = 0; i < COUNT; i++) {
+        // chunk 5 and the last one: only p0 holds a stored fragment; chunk 7: two of them missing (state 1)
+        const on = i === 5 || i === COUNT - 1 ? ['p0', 'p0', 'p0', 'p0'] : holders;
+        const chunkId = Buffer.alloc(32);
+        chunkId.writeUInt32BE(i);
+        const chunk = index.ensureChunk(tenant, { chunkId, plainSize: SIZE, sealedSize: SIZE, compressed: false, k: K, n: N, fragments: on.map((peer, idx) => ({ idx, fragmentId: `${i}-${idx}`, size: 1, peer })) });
+        if (i === 7) for (const idx of [0, 1, 2]) index.markFragmentMissing(chunk, idx, `${i}-${idx}`);
+        chunks.push({ offset: i * SIZE, chunk });
+      }
+    });
+    const version = index.commitVersion({ bucket, key: Buffer.from('k'), size: COUNT * SIZE, etag: 'e', meta: '{}', inlineData: null, chunks, now: 0 });
+    const lostAt = (start: number, end: number, live: string[], max = 2000): number[] =>
+      index.unreadableChunks(version, start, end, live, max).map((r) => r.offset / SIZE);
+    assert.deepEqual(lostAt(0, COUNT * SIZE - 1, holders), [7], 'p0 alone is not k holders, but p0 is live here: only the chunk with missing fragments');
+    assert.deepEqual(lostAt(0, COUNT * SIZE - 1, ['p1', 'p2', 'p3']), [5, 7, COUNT - 1]);
+    assert.deepEqual(lostAt(0, COUNT * SIZE - 1, ['p2', 'p3']), [5, 7, COUNT - 1], 'exactly k live holders is readable');
+    assert.equal(lostAt(0, COUNT * SIZE - 1, ['p3']).length, COUNT);
+    // the chunk containing `start` and the one containing `end` count; their neighbours do not
+    assert.deepEqual(lostAt(5 * SIZE + 99, 5 * SIZE + 99, ['p1', 'p2']), [5]);
+    assert.deepEqual(lostAt(6 * SIZE, 7 * SIZE - 1, ['p1', 'p2']), []);
+    assert.deepEqual(lostAt(4 * SIZE + 50, 5 * SIZE, ['p1', 'p2']), [5]);
+    // bounded: the lost last chunk lies past the first 1024 of the range
+    assert.deepEqual(lostAt(10 * SIZE, COUNT * SIZE - 1, ['p1', 'p2'], 1024), []);
+    assert.deepEqual(lostAt(80 * SIZE, COUNT * SIZE - 1, ['p1', 'p2'], 1024), [COUNT - 1]);
+  } finally {
+    index.close();
   }
 });
