@@ -6,8 +6,8 @@
  *
  * In process, for speed: nine peers are real HTTP/2+TLS data-plane servers (startDataPlane, each
  * with its own Ed25519 identity) over TinyStores, reached through the real NetworkPlacement and
- * RemoteFragmentStore; the gateway is the real S3 listener and the WebDAV handler over one
- * PeerStore. Only the membership is a double: killing a peer closes its server (its sessions too,
+ * RemoteFragmentStore; the gateway is the real S3 listener, WebDAV handler, SFTP and FTP servers
+ * over one PeerStore. Only the membership is a double: killing a peer closes its server (its sessions too,
  * so reads get connection refused) and, when the gateway is to know, records the missed
  * heartbeats the control plane would (`failures`). The multi-process cluster (cluster.test.ts,
  * e2e-network.test.ts) takes about a minute to start; this takes about a second.
@@ -15,11 +15,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import ssh2 from 'ssh2';
 import { silentLogger } from '../../backend/core/logger.js';
 import type { Member } from '../../backend/network/control-plane.js';
 import { startDataPlane, type DataPlaneServer } from '../../backend/network/data-plane.js';
@@ -30,7 +32,7 @@ import { rabinChunkerFactory } from '../../backend/store/chunking.js';
 import { randomBytesFast } from '../../bench/lib.js';
 import { errorCode, rawS3, sdkClient } from '../../compat/helpers/s3-clients.js';
 import { startTestGateway, TEST_USERS, type TestGateway } from '../helpers/gateway.js';
-import { startFileGateways, type FileGateways } from '../helpers/file-gateways.js';
+import { run, startFileGateways, type FileGateways } from '../helpers/file-gateways.js';
 import { TinyStore } from './helpers/tiny-store.js';
 
 const K = 4;
@@ -79,7 +81,7 @@ async function startNet(): Promise<Net> {
     { logger, placement, chunker: await rabinChunkerFactory(), ownedStores: [] },
   );
   const s3 = await startTestGateway({ stores: () => peerStore, users: [USER] });
-  const dav = await startFileGateways({ stores: () => peerStore, users: [USER], sftp: false, ftp: false });
+  const dav = await startFileGateways({ stores: () => peerStore, users: [USER] });
   const store = await peerStore.open(USER);
   await store.createBucket('bkt');
   const data = randomBytesFast(1536 * 1024, 21);
@@ -138,6 +140,21 @@ function laterLoss(net: Net): { target: number; dead: string[] } {
   throw new Error('no later chunk can be lost without the first');
 }
 
+/** The bytes of `path` read over SFTP (ssh2 client, password = secret key). */
+async function sftpRead(net: Net, path: string): Promise<Buffer> {
+  const client = new ssh2.Client();
+  try {
+    const sftp = await new Promise<ssh2.SFTPWrapper>((resolve, reject) => {
+      client.once('error', reject);
+      client.once('ready', () => client.sftp((err, w) => (err ? reject(err) : resolve(w))));
+      client.connect({ host: net.dav.sftp.host, port: net.dav.sftp.port, username: USER.accessKey, password: USER.secretKey, readyTimeout: 20_000 });
+    });
+    return (await promisify(sftp.readFile.bind(sftp))(path)) as Buffer;
+  } finally {
+    client.end();
+  }
+}
+
 const basic = `Basic ${Buffer.from(`${USER.accessKey}:${USER.secretKey}`).toString('base64')}`;
 
 test('a GET whose later chunk lost its holders is a 503 before any byte: S3 SlowDown with Retry-After, WebDAV 503', { timeout: 120_000 }, async () => {
@@ -154,6 +171,13 @@ test('a GET whose later chunk lost its holders is a 503 before any byte: S3 Slow
     const dav = await fetch(`${net.dav.webdavUrl}bkt/obj`, { headers: { authorization: basic } });
     assert.equal(dav.status, 503);
     await dav.arrayBuffer();
+    // SFTP and FTP read through the same getObject: the error comes at open / RETR, no bytes
+    await assert.rejects(sftpRead(net, '/bkt/obj'), (err: { code?: number }) => err.code === ssh2.utils.sftp.STATUS_CODE.FAILURE);
+    const out = join(net.dav.dir, 'ftp.out');
+    const ftp = await run('curl', ['-sS', '--max-time', '60', '-u', `${USER.accessKey}:${USER.secretKey}`, '-o', out, `ftp://${net.dav.ftp.host}:${net.dav.ftp.port}/bkt/obj`]);
+    assert.notEqual(ftp.code, 0, 'curl reports the failed download');
+    const got = await stat(out).then(() => readFile(out), () => Buffer.alloc(0));
+    assert.equal(got.length, 0, `FTP delivered ${got.length} bytes of a lost object`);
     // HEAD is metadata only: still 200
     const head = await rawS3(net.s3.url, { method: 'HEAD', path: '/bkt/obj', user: USER });
     assert.equal(head.status, 200);
