@@ -232,10 +232,10 @@ export class TenantObjectStore implements ObjectStore {
       body = Readable.from(length > 0 ? [data.subarray(start, end + 1)] : [], { objectMode: false });
     } else {
       // A get that must fail fails here, before any header goes out (S3 503), instead of breaking a
-      // 200 response after its first bytes: every chunk of the range is checked against the peers
-      // believed live (index and memory only), then the first chunk is read, which also catches
-      // holders believed live that are not. A holder lost after this point still ends the body
-      // with an error (#stream throws), never with wrong or missing bytes.
+      // 200 response after its first bytes: the range's chunks (its first 1024, see ChunkIo) are
+      // checked against the peers believed live (index and memory only), then the first chunk is
+      // read, which also catches holders believed live that are not. A holder lost after this point
+      // still ends the body with an error (#stream throws), never with wrong or missing bytes.
       if (length > 0) this.#ctx.io.checkReadable(this.#t.chunks, v.id, start, end);
       const rest = this.#stream(v.id, start, end);
       const first = length > 0 ? await rest.next() : undefined;
