@@ -136,7 +136,7 @@ async function rss(): Promise<void> {
     console.log(`max RSS during the ${rssGiB} GiB put: ${mib(maxRss)} (target ≤ 300 MiB); before the put ${mib(before)}`);
     console.log(`  near the max, resident by mapping: ${breakdown}`);
     const pool = chunkBuffers.stats;
-    console.log(`  main-thread chunk buffer pool: ${mib(pool.allocated)} allocated, ${mib(pool.dropped)} dropped, ${mib(chunkBuffers.idleBytes)} idle at the end`);
+    console.log(`  main-thread chunk buffer pool: ${mib(pool.allocated)} allocated, ${mib(pool.reused)} reused, ${mib(pool.dropped)} dropped, ${mib(chunkBuffers.idleBytes)} idle at the end`);
     console.log(`  at the max: JS heap ${mib(atMax.heapUsed)} of ${mib(atMax.heapTotal)}, external ${mib(atMax.external)}, array buffers ${mib(atMax.arrayBuffers)}`);
   }
 }

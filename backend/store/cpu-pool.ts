@@ -157,8 +157,10 @@ export class CpuPool {
 export interface BufferPoolInit {
   /** capacities are rounded up to a multiple of this; shorter requests are never pooled */
   granule: number;
-  /** bytes of idle buffers kept; the oldest beyond it are dropped (left to GC) */
+  /** bytes of idle buffers kept; the biggest beyond it are dropped (left to GC) */
   maxIdleBytes: number;
+  /** idle buffers are all dropped once nothing was taken for this long (default: never) */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -167,9 +169,9 @@ export interface BufferPoolInit {
  * leaves glibc arenas holding memory the process never gives back (RSS); a warm one costs the copy.
  * One pool per thread: buffers travel between threads by transfer and are given back on arrival.
  *
- * Contract: take() returns a view of `length` bytes at offset 0 of a buffer the caller then owns
- * (its capacity may be larger). give() hands a buffer over for reuse: the giver MUST NOT touch it
- * (or any view of it) again. Buffers shorter than one granule are never kept.
+ * Contract: take(length, capacity) returns a view of `length` bytes at offset 0 of a buffer the
+ * caller then owns, whose byteLength is at least `capacity` (default `length`; it may be larger).
+ * give() hands a buffer over for reuse: the giver MUST NOT touch it (or any view of it) again. Buffers shorter than one granule are never kept.
  */
 export class BufferPool {
   readonly #granule: number;
@@ -178,10 +180,14 @@ export class BufferPool {
   #idle: ArrayBuffer[] = [];
   #idleBytes = 0;
   readonly #pooled = new WeakSet<ArrayBuffer>();
+  readonly #idleTimeoutMs: number | undefined;
+  #lastTake = 0;
+  #trimTimer: NodeJS.Timeout | undefined;
 
   constructor(init: BufferPoolInit) {
     this.#granule = init.granule;
     this.#maxIdle = init.maxIdleBytes;
+    this.#idleTimeoutMs = init.idleTimeoutMs;
   }
 
   /** bytes held by idle buffers */
@@ -189,8 +195,9 @@ export class BufferPool {
     return this.#idleBytes;
   }
 
-  /** bytes newly allocated by take() and dropped by give() so far (for benches: the churn left) */
-  readonly stats = { allocated: 0, dropped: 0 };
+  /** bytes newly allocated by take(), reused from idle buffers, and dropped by give() so far (for
+   *  benches: the churn left) */
+  readonly stats = { allocated: 0, dropped: 0, reused: 0 };
 
   /** The capacity of the size class `length` falls in: steps of √2 from one granule, so chunks of
    *  every size share a handful of classes (a buffer is at most ~41 % larger than asked for). */
@@ -205,25 +212,34 @@ export class BufferPool {
     return c;
   }
 
-  take(length: number): Buffer {
-    if (length < this.#granule) return Buffer.allocUnsafeSlow(length);
-    const cap = this.#classOf(length);
-    // an idle buffer of this class, else of the next one up (most recently given first: warm)
+  take(length: number, capacity = length): Buffer {
+    if (capacity < length) throw new RangeError(`capacity ${capacity} is less than length ${length}`);
+    this.#lastTake = Date.now();
+    if (capacity < this.#granule) return Buffer.from(Buffer.allocUnsafeSlow(capacity).buffer, 0, length);
+    // Best fit among the idle buffers: the smallest that holds `capacity` (most recently given
+    // first among equals: warm). Chunk sizes vary ~16× around their average, so buffers of one
+    // exact size class rarely matched and most takes allocated afresh, each a page-faulted buffer
+    // and, once dropped, a hole in a glibc arena (RSS). A bigger idle buffer costs no more memory
+    // than it already holds.
     let best = -1;
+    let bestLen = Infinity;
+    const cls = this.#classOf(capacity);
     for (let i = this.#idle.length - 1; i >= 0; i--) {
       const b = this.#idle[i].byteLength;
-      if (b === cap) {
+      if (b >= capacity && b < bestLen) {
         best = i;
-        break;
+        bestLen = b;
+        if (b === cls) break;
       }
-      if (best < 0 && b >= length && b <= cap * Math.SQRT2 + this.#granule) best = i;
     }
     let ab: ArrayBuffer;
     if (best >= 0) {
       ab = this.#idle[best];
       this.#idle.splice(best, 1);
       this.#idleBytes -= ab.byteLength;
+      this.stats.reused += ab.byteLength;
     } else {
+      const cap = cls;
       // allocUnsafeSlow: an ArrayBuffer of its own, not zero-filled
       ab = Buffer.allocUnsafeSlow(cap).buffer as ArrayBuffer;
       this.#pooled.add(ab);
@@ -246,26 +262,54 @@ export class BufferPool {
     this.#pooled.add(ab);
     this.#idle.push(ab);
     this.#idleBytes += ab.byteLength;
+    this.#armTrim();
+    // over the limit: drop the biggest idle buffers (the rarest need, and the most memory back)
     while (this.#idleBytes > this.#maxIdle) {
-      const old = this.#idle.shift()!.byteLength;
+      let big = 0;
+      for (let i = 1; i < this.#idle.length; i++) if (this.#idle[i].byteLength > this.#idle[big].byteLength) big = i;
+      const old = this.#idle.splice(big, 1)[0].byteLength;
       this.#idleBytes -= old;
       this.stats.dropped += old;
     }
   }
+
+  /** Drops every idle buffer once no take() came for idleTimeoutMs: memory goes back after a burst. */
+  #armTrim(): void {
+    const ms = this.#idleTimeoutMs;
+    if (ms === undefined || this.#trimTimer) return;
+    const check = (): void => {
+      this.#trimTimer = undefined;
+      if (this.#idle.length === 0) return;
+      const quiet = Date.now() - this.#lastTake;
+      if (quiet < ms) {
+        this.#trimTimer = setTimeout(check, ms - quiet).unref();
+        return;
+      }
+      for (const ab of this.#idle) this.stats.dropped += ab.byteLength;
+      this.#idle = [];
+      this.#idleBytes = 0;
+    };
+    this.#trimTimer = setTimeout(check, ms).unref();
+  }
 }
 
 /**
- * This thread's pool for chunk-sized buffers that move to a worker and come back (cut chunks on
- * the way to the codec). 1 MiB granules; idle buffers up to 64 MiB (a few chunks of headroom over
- * the chunks in flight).
+ * This thread's pool for chunk-sized buffers that move to a worker and come back (cut chunks, laid
+ * out in place as their fragments: see ChunkCodec.frameCapacity). 1 MiB granules. Idle buffers up
+ * to 160 MiB: what a put's chunks in flight need, so a steady put allocates nothing after its first
+ * seconds. That is (4 chunks in flight + the one being cut) × the 32 MiB class of the largest
+ * chunk's fragments (16 MiB chunks at the default 4 MiB average, × 1.6 for 10+6). With 64 MiB, a
+ * 1 GiB put allocated and dropped 567 MiB, the dropped buffers became glibc arena holes, and RSS
+ * peaked higher (317 against 268 MiB: bench/store.bench.ts, BENCH_RSS_GIB=1). Everything idle is
+ * dropped after 30 s without a take, so an idle gateway gives the memory back.
  */
-export const chunkBuffers = new BufferPool({ granule: 2 ** 20, maxIdleBytes: 64 * 2 ** 20 });
+export const chunkBuffers = new BufferPool({ granule: 2 ** 20, maxIdleBytes: 160 * 2 ** 20, idleTimeoutMs: 30_000 });
 
 /** bytes of short-lived buffers left for V8 to collect since the last collection (this thread) */
 let garbageBytes = 0;
 let minorGc: ((options: { type: 'minor' }) => void) | undefined | null;
 /** what a worker lets pile up before it collects */
-const GARBAGE_LIMIT = 16 * 2 ** 20;
+const GARBAGE_LIMIT = 8 * 2 ** 20;
 
 /**
  * For worker threads: `bytes` of buffers node:crypto allocated (cipher output pieces) are garbage

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CpuPool } from '../../backend/store/cpu-pool.js';
+import { BufferPool, CpuPool } from '../../backend/store/cpu-pool.js';
 import { isStoreError } from '../../backend/core/errors.js';
 import { ChunkCodec } from '../../backend/store/chunk-codec.js';
 import { createMasterKey, deriveTenantKeys } from '../../backend/crypto/keys.js';
@@ -56,4 +56,51 @@ test('an unused pool and the shared pool do not keep the process alive', async (
   assert.equal(c.fragments.length, 6);
   assert.ok(CpuPool.shared() === CpuPool.shared());
   new CpuPool(1);
+});
+
+const MiB = 2 ** 20;
+
+test('BufferPool: best fit among idle buffers, capacity honoured, the biggest dropped over the limit', () => {
+  const p = new BufferPool({ granule: MiB, maxIdleBytes: 12 * MiB });
+  const a = p.take(3 * MiB); // class 3 MiB
+  const b = p.take(5 * MiB); // class 6 MiB
+  const c = p.take(1, 2 * MiB); // 1 byte long, room for 2 MiB
+  assert.equal(c.length, 1);
+  assert.ok(c.buffer.byteLength >= 2 * MiB);
+  assert.deepEqual(p.stats, { allocated: 11 * MiB, dropped: 0, reused: 0 });
+  p.give(a.buffer as ArrayBuffer);
+  p.give(b.buffer as ArrayBuffer);
+  p.give(c.buffer as ArrayBuffer);
+  assert.equal(p.idleBytes, 11 * MiB);
+  // 2.5 MiB fits the 3 MiB buffer best (not the 6 MiB one, not the too-small 2 MiB one)
+  const d = p.take(2.5 * MiB);
+  assert.equal(d.buffer, a.buffer);
+  // 4 MiB: only the 6 MiB one holds it
+  assert.equal(p.take(MiB, 4 * MiB).buffer, b.buffer);
+  assert.equal(p.stats.allocated, 11 * MiB, 'nothing new was allocated');
+  p.give(d.buffer as ArrayBuffer);
+  p.give(b.buffer as ArrayBuffer);
+  // idle 2 + 3 + 6 = 11 MiB; a 4 MiB buffer makes 15 > 12: the biggest (6 MiB) goes, not the oldest
+  p.give(new ArrayBuffer(4 * MiB));
+  assert.equal(p.idleBytes, 9 * MiB);
+  assert.equal(p.stats.dropped, 6 * MiB);
+  assert.equal(p.take(5 * MiB).byteLength, 5 * MiB);
+  assert.equal(p.stats.allocated, 11 * MiB + 6 * MiB, 'the 6 MiB buffer is gone: a 5 MiB take allocates');
+  assert.throws(() => p.take(2 * MiB, MiB), RangeError);
+});
+
+test('BufferPool: idle buffers are dropped once nothing was taken for idleTimeoutMs', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  const p = new BufferPool({ granule: MiB, maxIdleBytes: 64 * MiB, idleTimeoutMs: 30_000 });
+  const a = p.take(MiB);
+  const b = p.take(MiB);
+  p.give(a.buffer as ArrayBuffer);
+  t.mock.timers.tick(20_000);
+  p.take(MiB); // a take resets the quiet period (takes a)
+  p.give(b.buffer as ArrayBuffer);
+  t.mock.timers.tick(20_000);
+  assert.equal(p.idleBytes, MiB, 'kept: only 20 s since the last take');
+  t.mock.timers.tick(10_001);
+  assert.equal(p.idleBytes, 0);
+  assert.equal(p.stats.dropped, MiB);
 });
