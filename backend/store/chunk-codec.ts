@@ -25,7 +25,7 @@ import { chunkIdOf, isSealedCompressed, openChunk, openChunkParts, sealChunkInto
 import { StoreError, isStoreError } from '../core/errors.js';
 import { FRAGMENT_HEADER_BYTES, decodeFragment, fragmentIdOf, writeFragmentHeader } from '../erasure/fragment.js';
 import { ErasureCoder, type ErasureParams } from '../erasure/reed-solomon.js';
-import { BufferPool, CpuPool, chunkBuffers, copyForTransfer, noteGarbage, transferable, type CpuHandler } from './cpu-pool.js';
+import { CpuPool, chunkBuffers, copyForTransfer, noteGarbage, transferable, type CpuHandler } from './cpu-pool.js';
 
 export interface EncodedFragment {
   /** 0..k-1 data, k..n-1 parity */
@@ -98,13 +98,16 @@ function coderFor(p: ErasureParams): ErasureCoder {
   return c;
 }
 
-/**
- * This thread's Reed-Solomon scratch (data and parity shards): taken and given back within one
- * encode, so a warm thread allocates none (fresh memory was most of the encode's overhead).
- */
-const scratch = new BufferPool({ granule: 2 ** 20, maxIdleBytes: 32 * 2 ** 20 });
+/** Bytes encodeChunkHere lays a chunk of `length` bytes out in: n × (header + shard). */
+export function encodeCapacity(erasure: ErasureParams, length: number): number {
+  return erasure.n * (FRAGMENT_HEADER_BYTES + coderFor(erasure).shardSize(sealedChunkBound(length)));
+}
 
-/** encode on the calling thread; the n fragments share one ArrayBuffer of their own */
+/**
+ * encode on the calling thread; the n fragments share one ArrayBuffer of their own.
+ * `frame`, when at least encodeCapacity() long, is that buffer (recycled memory); with `inPlace`
+ * the plaintext is the start of `frame` itself (one buffer per chunk from cut to fragments).
+ */
 export async function encodeChunkHere(
   keys: CodecKeys,
   erasure: ErasureParams,
@@ -112,34 +115,49 @@ export async function encodeChunkHere(
   plaintext: Uint8Array,
   knownId?: Uint8Array,
   frame?: ArrayBuffer,
+  inPlace = false,
 ): Promise<EncodedChunk> {
   const { k, n } = erasure;
   const coder = coderFor(erasure);
+  const length = plaintext.length;
   const id = knownId ? Buffer.from(knownId) : chunkIdOf(keys, plaintext);
-  // sealed straight into the data shards' buffer: no sealed copy, no parts to gather
-  const data = scratch.take(coder.shardSize(sealedChunkBound(plaintext.length)) * k);
-  const { size: sealedSize, compressed } = sealChunkInto(keys, id, plaintext, data, { compress });
+  const H = FRAGMENT_HEADER_BYTES;
+  const bound = sealedChunkBound(length);
+  const need = encodeCapacity(erasure, length);
+  // Everything happens in the one output buffer, with no scratch memory: the chunk is sealed to
+  // offset n·H, where the k data shards lie back to back as Reed-Solomon wants them, with the
+  // parity shards right after; then each shard moves down into its fragment's place behind its
+  // header. Shard i moves from n·H + i·size to i·(H + size) + H, never above where it was, and
+  // ends at or below where shard i+1 starts, so moving them in index order overwrites nothing
+  // still to be moved.
+  const fits = frame !== undefined && frame.byteLength >= need;
+  if (inPlace && (!fits || plaintext.buffer !== frame || plaintext.byteOffset !== 0)) {
+    throw new StoreError('InvalidArgument', 'an in-place encode needs the plaintext at the start of a frame of encodeCapacity() bytes');
+  }
+  const all = fits ? Buffer.from(frame, 0, need) : Buffer.allocUnsafeSlow(need);
+  const base = n * H;
+  let payload = plaintext;
+  if (inPlace) {
+    // to where its ciphertext goes (sealChunkInto: 2 header bytes, then the cipher's output, which
+    // for GCM is exactly as long as its input), so the cipher overwrites each piece after reading it
+    all.copyWithin(base + 2, 0, length);
+    payload = all.subarray(base + 2, base + 2 + length);
+  }
+  const { size: sealedSize, compressed } = sealChunkInto(keys, id, payload, all.subarray(base, base + bound), { compress });
   noteGarbage(sealedSize);
   const size = coder.shardSize(sealedSize);
-  data.fill(0, sealedSize, size * k);
-  const parity = scratch.take(size * (n - k));
-  await coder.encodeInto(data.subarray(0, size * k), parity, size);
-  const stride = FRAGMENT_HEADER_BYTES + size;
-  // into the caller's (recycled) frame buffer when it is big enough, else memory of their own
-  const all = frame && frame.byteLength >= stride * n ? Buffer.from(frame, 0, stride * n) : Buffer.allocUnsafeSlow(stride * n);
+  all.fill(0, base + sealedSize, base + size * k);
+  await coder.encodeInto(all.subarray(base, base + size * k), all.subarray(base + size * k, base + size * n), size);
+  const stride = H + size;
   const fragments: EncodedFragment[] = [];
   for (let index = 0; index < n; index++) {
     const off = index * stride;
+    all.copyWithin(off + H, base + index * size, base + (index + 1) * size);
     writeFragmentHeader(all, off, { k, n, index });
-    const src = index < k ? data : parity;
-    const at = (index < k ? index : index - k) * size;
-    all.set(src.subarray(at, at + size), off + FRAGMENT_HEADER_BYTES);
     const bytes = all.subarray(off, off + stride);
     fragments.push({ index, id: fragmentIdOf(bytes), bytes });
   }
-  scratch.give(data.buffer as ArrayBuffer);
-  scratch.give(parity.buffer as ArrayBuffer);
-  return { id, plainSize: plaintext.length, sealedSize, compressed, fragments };
+  return { id, plainSize: length, sealedSize, compressed, fragments };
 }
 
 /**
@@ -322,18 +340,25 @@ export class ChunkCodec {
     if (!this.#pool) return encodeChunkHere(this.#keys, this.erasure, this.compression, plaintext, id);
     // A copy of a 4 MiB chunk into fresh memory costs ~0.5 CPU ms/MiB on the main thread (page
     // faults); into a recycled buffer ~0.05. A taken chunk from chunkBuffers moves whole (capacity
-    // and all). Either way the worker sends the buffer back for reuse.
+    // and all); when that capacity holds the fragments too (cutChunks' `capacity`, see
+    // frameCapacity) the worker encodes in place and the one buffer comes back as the fragments.
+    // Otherwise the worker sends the plaintext buffer back for reuse and the fragments come in a
+    // second, recycled buffer.
+    const { k, n } = this.erasure;
+    const need = encodeCapacity(this.erasure, plaintext.length);
     let data: ArrayBuffer;
-    if (options.take && chunkBuffers.owns(plaintext)) data = plaintext.buffer as ArrayBuffer;
-    else if (options.take) data = transferable(plaintext);
+    let inPlace = false;
+    if (options.take && chunkBuffers.owns(plaintext)) {
+      data = plaintext.buffer as ArrayBuffer;
+      inPlace = data.byteLength >= need;
+    } else if (options.take) data = transferable(plaintext);
     else {
-      const copy = chunkBuffers.take(plaintext.length);
+      const copy = chunkBuffers.take(plaintext.length, need);
       copy.set(plaintext);
       data = copy.buffer as ArrayBuffer;
+      inPlace = true;
     }
-    // the fragments are laid out in a recycled buffer too (given back by recycle())
-    const { k, n } = this.erasure;
-    const frame = chunkBuffers.take(n * (FRAGMENT_HEADER_BYTES + coderFor(this.erasure).shardSize(sealedChunkBound(plaintext.length)))).buffer as ArrayBuffer;
+    const frame = inPlace ? undefined : (chunkBuffers.take(need).buffer as ArrayBuffer);
     const r = await this.#pool.run<EncodeResult>(
       'codec/encode',
       {
@@ -343,11 +368,12 @@ export class ChunkCodec {
         data,
         length: plaintext.length,
         frame,
+        inPlace,
         id: id ? new Uint8Array(copyForTransfer(id)) : undefined,
       },
-      [data, frame],
+      frame ? [data, frame] : [data],
     );
-    chunkBuffers.give(r.data);
+    if (!inPlace) chunkBuffers.give(r.data);
     const all = Buffer.from(r.fragments, 0, r.stride * n);
     return {
       id: Buffer.from(r.id),
@@ -356,6 +382,14 @@ export class ChunkCodec {
       compressed: r.compressed,
       fragments: r.fragmentIds.map((fid, index) => ({ index, id: fid, bytes: all.subarray(index * r.stride, (index + 1) * r.stride) })),
     };
+  }
+
+  /**
+   * The capacity a chunk buffer of `length` bytes should have so that encode({ take: true }) can
+   * lay the fragments out in it, with no second buffer (pass it to cutChunks).
+   */
+  frameCapacity(length: number): number {
+    return encodeCapacity(this.erasure, length);
   }
 
   /**
@@ -434,7 +468,7 @@ export class ChunkCodec {
 
 interface EncodeResult {
   id: ArrayBuffer;
-  /** the job's plaintext buffer, handed back for reuse */
+  /** the job's plaintext buffer, handed back for reuse (the fragments' own when encoded in place) */
   data: ArrayBuffer;
   plainSize: number;
   sealedSize: number;
@@ -462,9 +496,11 @@ export const codecHandlers: Record<string, CpuHandler> = {
     data: ArrayBuffer;
     length: number;
     frame?: ArrayBuffer;
+    inPlace: boolean;
     id?: Uint8Array;
   }) => {
-    const c = await encodeChunkHere(keysFrom(args.keys), args.erasure, args.compress, new Uint8Array(args.data, 0, args.length), args.id, args.frame);
+    const plain = new Uint8Array(args.data, 0, args.length);
+    const c = await encodeChunkHere(keysFrom(args.keys), args.erasure, args.compress, plain, args.id, args.inPlace ? args.data : args.frame, args.inPlace);
     const fragments = c.fragments[0].bytes.buffer as ArrayBuffer;
     const id = copyForTransfer(c.id);
     const result: EncodeResult = {
@@ -477,7 +513,7 @@ export const codecHandlers: Record<string, CpuHandler> = {
       fragmentIds: c.fragments.map((f) => f.id),
       fragments,
     };
-    return { result, transfer: [fragments, id, args.data] };
+    return { result, transfer: args.inPlace ? [fragments, id] : [fragments, id, args.data] };
   },
   'codec/decode': async (args: {
     keys: Uint8Array;

@@ -31,10 +31,10 @@ export interface Cut {
   last: boolean;
 }
 
-function own(pieces: Buffer[], len: number): Buffer {
+function own(pieces: Buffer[], len: number, capacity: (length: number) => number): Buffer {
   // never a view into Buffer's shared pool, so workers may take the memory; recycled (the codec
-  // gives a taken chunk's buffer back to chunkBuffers once the worker returns it)
-  const out = chunkBuffers.take(len);
+  // gives a taken chunk's buffer back to chunkBuffers once its fragments are stored)
+  const out = chunkBuffers.take(len, Math.max(len, capacity(len)));
   let at = 0;
   for (const p of pieces) {
     p.copy(out, at);
@@ -43,11 +43,16 @@ function own(pieces: Buffer[], len: number): Buffer {
   return out;
 }
 
-/** Cuts `body` at `chunker`'s boundaries; `tap` sees every input piece first (hashing, counting). */
+/**
+ * Cuts `body` at `chunker`'s boundaries; `tap` sees every input piece first (hashing, counting).
+ * `capacity` sizes each chunk's buffer for what the consumer will do with it in place (the codec's
+ * frameCapacity: the fragments are laid out in the chunk's own buffer); default just the chunk.
+ */
 export async function* cutChunks(
   body: AsyncIterable<Uint8Array>,
   chunker: Chunker,
   tap: (piece: Buffer) => void,
+  capacity: (length: number) => number = (length) => length,
 ): AsyncGenerator<Cut> {
   let pending: Buffer[] = [];
   let pendingLen = 0;
@@ -64,7 +69,7 @@ export async function* cutChunks(
         pendingLen += c - from;
       }
       if (pendingLen === 0) continue;
-      const data = own(pending, pendingLen);
+      const data = own(pending, pendingLen, capacity);
       const at = offset;
       // advanced before the yield: the consumer may take (detach) data before we resume
       offset += pendingLen;
@@ -78,7 +83,7 @@ export async function* cutChunks(
       pendingLen += b.length - from;
     }
   }
-  if (pendingLen > 0) yield { offset, data: own(pending, pendingLen), last: true };
+  if (pendingLen > 0) yield { offset, data: own(pending, pendingLen, capacity), last: true };
 }
 
 /** At most `limit` tasks at once; `run` waits for a free slot (back-pressure to the producer). */

@@ -743,7 +743,9 @@ export class TenantObjectStore implements ObjectStore {
           yield toBuffer(r.value);
         }
       };
-      for await (const cut of cutChunks(rest(), ctx.newChunker(this.#t.keys.chunkerSeed, ctx.avgChunkSize), tap)) {
+      // each chunk's buffer has room for its fragments: the codec encodes it in place
+      const codec = this.#t.chunks.codec;
+      for await (const cut of cutChunks(rest(), ctx.newChunker(this.#t.keys.chunkerSeed, ctx.avgChunkSize), tap, (n) => codec.frameCapacity(n))) {
         if (window.failed) break;
         await window.run(async () => {
           // cut.data is a buffer of its own that nothing reads after this write: hand it over

@@ -4,7 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ChunkCodec, type EncodedChunk } from '../../backend/store/chunk-codec.js';
 import { CpuPool } from '../../backend/store/cpu-pool.js';
 import { createMasterKey, deriveTenantKeys } from '../../backend/crypto/keys.js';
-import { chunkIdOf } from '../../backend/crypto/seal.js';
+import { chunkIdOf, sealChunk } from '../../backend/crypto/seal.js';
+import { ErasureCoder } from '../../backend/erasure/reed-solomon.js';
 import { isStoreError } from '../../backend/core/errors.js';
 
 const pool = new CpuPool(2);
@@ -50,6 +51,25 @@ test('fragments: framed with k/n/index, named by their SHA-256, equal sizes', as
     assert.equal(f.bytes.length, size);
     assert.equal(f.id, createHash('sha256').update(f.bytes).digest('hex'));
   });
+});
+
+test('fragments are exactly header + the shards of sealChunk through ErasureCoder.encode (the in-place layout moves nothing wrongly)', async () => {
+  const coder = new ErasureCoder(E);
+  // sizes around shard-size steps of 8, and compressible text, so padding and deflate both show
+  for (const [p, codec] of [
+    [randomBytes(1), pooled],
+    [randomBytes(4097), pooled],
+    [randomBytes(1_000_003), inline],
+    [text(700_000), zPooled],
+  ] as const) {
+    const c = await codec.encode(p);
+    const shards = await coder.encode(sealChunk(keysA, c.id, p, { compress: codec === zPooled }));
+    assert.equal(c.fragments.length, shards.length);
+    c.fragments.forEach((f, i) => {
+      assert.deepEqual([...f.bytes.subarray(0, 4)], [1, 10, 16, i]);
+      assert.ok(f.bytes.subarray(4).equals(shards[i]), `fragment ${i} of a ${p.length}-byte chunk`);
+    });
+  }
 });
 
 test('pool and inline give identical, deterministic output; another tenant gives unrelated fragments', async () => {

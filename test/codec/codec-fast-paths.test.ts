@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ChunkCodec } from '../../backend/store/chunk-codec.js';
-import { CpuPool } from '../../backend/store/cpu-pool.js';
+import { CpuPool, chunkBuffers } from '../../backend/store/cpu-pool.js';
 import { createMasterKey, deriveTenantKeys } from '../../backend/crypto/keys.js';
 
 const pool = new CpuPool(1);
@@ -30,6 +30,31 @@ test('encode with take: an owned buffer moves (detached), a view is copied (unto
   assert.ok(fromView.id.equals(copied.id));
   const out = await codec.decode(taken.id, taken.sealedSize, taken.compressed, taken.fragments.map((f) => f.bytes));
   assert.ok(out.equals(data));
+});
+
+// A chunk cut into a buffer with room for its fragments (cutChunks' capacity) is encoded in place:
+// the same buffer comes back holding the fragments, and no second buffer is taken from the pool.
+test('encode with take of a chunk buffer of frameCapacity: in place, same fragments, one buffer', async () => {
+  // (chunk buffers under one pool granule, 1 MiB, are not pooled and take the copying path)
+  for (const size of [700_000, 2_500_001]) {
+    const data = randomBytes(size);
+    const copied = await codec.encode(data);
+    const chunk = chunkBuffers.take(size, codec.frameCapacity(size));
+    data.copy(chunk);
+    const backing = chunk.buffer;
+    const before = { ...chunkBuffers.stats };
+    const idle = chunkBuffers.idleBytes;
+    const taken = await codec.encode(chunk, undefined, { take: true });
+    assert.equal(chunk.length, 0, 'the chunk buffer moved to the worker');
+    assert.equal(backing.byteLength, 0, 'detached');
+    assert.deepEqual(taken.fragments.map((f) => f.id), copied.fragments.map((f) => f.id), `size ${size}`);
+    assert.ok(taken.fragments.every((f) => f.bytes.buffer === taken.fragments[0].bytes.buffer), 'one buffer holds every fragment');
+    assert.deepEqual(chunkBuffers.stats, before, 'no other buffer was taken or given');
+    assert.equal(chunkBuffers.idleBytes, idle);
+    const out = await codec.decode(taken.id, taken.sealedSize, taken.compressed, taken.fragments.map((f, i) => (i < 3 ? null : f.bytes)));
+    assert.ok(out.equals(data));
+    codec.recycle(taken);
+  }
 });
 
 // decodeChecked hashes the fragments it uses against their recorded ids (the store did not).
