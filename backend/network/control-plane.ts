@@ -174,7 +174,10 @@ export class ControlPlane {
       addresses: { listen: [listen] },
       transports: [tcp()],
       connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+      // yamux pings every connection both ways every 30 s by default, only to measure RTT (a failed
+      // ping closes nothing): in a full mesh that was a steady trickle of frames on idle peers.
+      // Every 2 minutes still keeps NAT and firewall state of idle connections alive.
+      streamMuxers: [yamux({ keepAliveInterval: 120_000 })],
       connectionProtector: privateNetwork({ psk: pskBytes(init.networkKey) }),
       // the data plane and our heartbeat judge liveness; the monitor's pings only add load
       connectionMonitor: { enabled: false },
@@ -216,8 +219,15 @@ export class ControlPlane {
       },
       { runOnLimitedConnection: false },
     );
+    // every node of a private network speaks INFO_PROTOCOL: ask a new connection at once rather
+    // than after identify (a round trip or two later, about a second on a loaded machine); ask
+    // again after identify only if that first answer came before its listen addresses did
+    this.node.addEventListener('peer:connect', (evt) => {
+      void this.refresh(evt.detail.toString());
+    });
     this.node.addEventListener('peer:identify', (evt) => {
-      if (evt.detail.protocols.includes(INFO_PROTOCOL)) void this.refresh(evt.detail.peerId.toString());
+      const id = evt.detail.peerId.toString();
+      if (evt.detail.protocols.includes(INFO_PROTOCOL) && !this.#inflight.has(id) && !this.#members.get(id)?.multiaddrs.length) void this.refresh(id);
     });
     this.node.addEventListener('peer:discovery', (evt) => {
       void this.refresh(evt.detail.id.toString());
@@ -408,14 +418,23 @@ export class ControlPlane {
     };
   }
 
-  /** Members seen recently or still connected, at most GOSSIP_MAX of them. */
+  /**
+   * At most GOSSIP_MAX members seen recently or still connected: gateways first, then the newest
+   * (the map keeps first-answer order). A joining peer that learns of a gateway asks it, and the
+   * gateway, identifying the new connection, asks back: that, not the gateway's next heartbeat,
+   * is what makes a new peer usable within a second; newest-first spreads joins, which is what
+   * others lack (in a network of more than GOSSIP_MAX, oldest-first never mentioned a newcomer).
+   */
   #gossipFor(): { id: string; addrs: string[] }[] {
     const live = this.#liveTest();
+    const all = [...this.#members.values()].reverse();
     const out: { id: string; addrs: string[] }[] = [];
-    for (const m of this.#members.values()) {
-      if (m.multiaddrs.length === 0 || !live(m)) continue;
-      out.push({ id: m.id, addrs: m.multiaddrs });
-      if (out.length >= GOSSIP_MAX) break;
+    for (const gateways of [true, false]) {
+      for (const m of all) {
+        if (out.length >= GOSSIP_MAX) return out;
+        if ((m.role === 'gateway') !== gateways || m.multiaddrs.length === 0 || !live(m)) continue;
+        out.push({ id: m.id, addrs: m.multiaddrs });
+      }
     }
     return out;
   }

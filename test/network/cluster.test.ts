@@ -2,6 +2,8 @@
  * Real peer processes on loopback: 16 peers form a private network, find their closest peers,
  * keep outsiders out, keep their identity across restarts, store fragments that survive 6 of
  * them being SIGKILLed (decoded from any k with the ErasureCoder), and scrub corrupt ones away.
+ * Plus, with in-process control-plane nodes, who refreshes membership: a passive node (a storage
+ * peer) only while a placement tracks it, and above fullRefreshMax a heartbeat samples.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,8 +11,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateKeyPair } from '@libp2p/crypto/keys';
 import { Cluster, startPeer } from './helpers/cluster.js';
 import { startNetworkClient, type NetworkClient } from '../../backend/network/network-client.js';
+import { ControlPlane, type ControlPlaneInit } from '../../backend/network/control-plane.js';
+import { identityFromKey } from '../../backend/network/identity.js';
+import { NetworkPlacement } from '../../backend/network/network-placement.js';
 import { ErasureCoder } from '../../backend/erasure/reed-solomon.js';
 import { decodeFragment, encodeFragment, fragmentIdOf } from '../../backend/erasure/fragment.js';
 import { silentLogger } from '../../backend/core/logger.js';
@@ -178,4 +184,82 @@ test('identity and network key survive a restart', { timeout: 60_000 }, async ()
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+describe('membership refreshes (in-process control-plane nodes)', { timeout: 120_000 }, () => {
+  const networkKey = randomBytes(32);
+  const nodes: ControlPlane[] = [];
+  // libp2p's sockets do not keep the loop alive on their own while a test awaits
+  const keepAlive = setInterval(() => undefined, 1000);
+  const start = async (bootstrap: string[], more: Partial<ControlPlaneInit> = {}): Promise<ControlPlane> => {
+    const cp = await ControlPlane.start({
+      identity: await identityFromKey(await generateKeyPair('Ed25519')),
+      networkKey,
+      dhtPort: 0,
+      bootstrap,
+      bootstrapWaitMs: 1000,
+      logger: silentLogger(),
+      passive: true,
+      announce: async () => ({ role: 'peer', dataAddress: '127.0.0.1:9', host: 'h', capacity: 1 << 30, free: 1 << 30 }),
+      ...more,
+    });
+    nodes.push(cp);
+    return cp;
+  };
+  let seed: string;
+  /** heartbeat timer too slow to ever fire here: the test runs its beats itself */
+  let sampler: ControlPlane;
+  let tracked: ControlPlane;
+
+  before(async () => {
+    seed = (await start([])).multiaddrs()[0];
+    for (let i = 0; i < 4; i++) await start([seed]);
+    sampler = await start([seed], { heartbeatMs: 600_000, fullRefreshMax: 3, refreshSample: 2 });
+    tracked = await start([seed], { heartbeatMs: 200 });
+    await until('both watchers to know the other 6 nodes', () => sampler.members().length >= 6 && tracked.members().length >= 6);
+    // the join's own lookups (1 s and 5 s after bootstrap) may still open connections, and each
+    // new connection is asked at once: let them pass so a heartbeat's asks are its own
+    await new Promise((r) => setTimeout(r, 6000));
+  });
+
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    clearInterval(keepAlive);
+  });
+
+  test('a passive node refreshes on a timer only while a placement tracks its membership', async () => {
+    assert.equal(tracked.refreshPeriodMs(), Infinity, 'passive: nobody tracks it yet');
+    const placement = new NetworkPlacement({ networkKey }, { membership: tracked });
+    assert.equal(tracked.refreshPeriodMs(), 200, 'tracked: every member every heartbeat (a small network)');
+    const since = Math.max(...tracked.members().map((m) => m.lastSeen));
+    await until('a heartbeat to re-ask every member', () => tracked.members().every((m) => m.lastSeen > since));
+    await placement.close();
+    assert.equal(tracked.refreshPeriodMs(), Infinity, 'close() releases it');
+  });
+
+  test('above fullRefreshMax a heartbeat asks the peers in use plus a sample, the rest in turn', async () => {
+    const ids = sampler.members().map((m) => m.id);
+    assert.ok(ids.length > 3, 'more members than fullRefreshMax');
+    const inUse = ids[ids.length - 1];
+    sampler.use(inUse);
+    const asked: string[][] = [];
+    const refresh = sampler.refresh.bind(sampler);
+    sampler.refresh = (id: string) => {
+      asked[asked.length - 1]?.push(id);
+      return refresh(id);
+    };
+    const beats = Math.ceil((ids.length - 1) / 2);
+    for (let b = 0; b < beats; b++) {
+      asked.push([]);
+      await sampler.heartbeat();
+    }
+    for (const [b, round] of asked.entries()) {
+      assert.ok(round.includes(inUse), `beat ${b} asked the peer in use`);
+      assert.equal(round.filter((id) => id !== inUse).length, 2, `beat ${b} asked a sample of 2 others: ${round.join(' ')}`);
+    }
+    assert.deepEqual(new Set(asked.flat()), new Set(ids), 'every member asked within ceil(others / sample) beats');
+    const untrack = sampler.track();
+    assert.equal(sampler.refreshPeriodMs(), 600_000 * beats, 'the refresh period placement stretches staleness to');
+    untrack();
+  });
 });
