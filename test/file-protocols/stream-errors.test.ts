@@ -5,24 +5,26 @@
  * every test here records uncaught exceptions itself and asserts there were none.
  *
  * Unit: SequentialReader (SFTP) with a body that fails while no READ waits, while one waits,
- * mid-request and after close. End to end: SFTP (ssh2 client), WebDAV (node http) and FTP (curl)
- * over a store whose `broken.bin` fails after its first 64 KiB; a second session on the same
- * server still works.
+ * mid-request and after close. End to end: SFTP (ssh2 client, OpenSSH sftp), WebDAV (node http), FTP (curl)
+ * and S3 (AWS SDK) over a store whose `broken.bin` fails after its first 64 KiB; a second
+ * session on the same server still works.
  */
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Readable } from 'node:stream';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { StoreError } from '../../backend/core/errors.js';
 import type { GetOptions, GetResult, ObjectStore, TenantStores, TenantUser } from '../../backend/core/object-store.js';
 import { MemoryTenantStores } from '../../backend/store/memory-object-store.js';
 import { FsError, type PathView } from '../../gateway/common/path-view.js';
 import { SequentialReader } from '../../gateway/sftp/sequential-reader.js';
 import { ALICE, run, startFileGateways, type FileGateways } from '../helpers/file-gateways.js';
+import { startTestGateway, TEST_USERS } from '../helpers/gateway.js';
 
 const uncaught: unknown[] = [];
 const recordUncaught = (err: unknown): void => {
@@ -239,11 +241,17 @@ async function* failAfter(body: Readable, limit: number, onFail: () => void): As
 let gw: FileGateways;
 let stores: FailingStores;
 let work: string;
+let keyFile: string;
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'peerstor-stream-errors-'));
+  keyFile = join(work, 'id_ed25519');
+  const kg = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
+  assert.equal(kg.code, 0, kg.stderr);
+  const authorized = join(work, 'authorized_keys');
+  await writeFile(authorized, `${ALICE.accessKey} ${(await readFile(`${keyFile}.pub`, 'utf8')).trim()}\n`);
   stores = new FailingStores();
-  gw = await startFileGateways({ stores: () => stores });
+  gw = await startFileGateways({ stores: () => stores, sftp: { authorizedKeysFile: authorized } });
   const store = await stores.open(ALICE);
   await store.createBucket('bkt');
   await store.putObject('bkt', 'broken.bin', Readable.from([BROKEN]));
@@ -332,6 +340,18 @@ test('SFTP: a store stream failing between two READs answers the next READ with 
   assertNoUncaught();
 });
 
+test('OpenSSH sftp: a download whose store stream fails mid-file fails; a second session gets a whole file', { timeout: 60_000 }, async () => {
+  const ssh = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', '-i', keyFile, '-P', String(gw.sftp.port)];
+  const target = `${ALICE.accessKey}@127.0.0.1`;
+  const bad = await run('sftp', [...ssh, '-b', '-', target], { input: `get /bkt/broken.bin ${join(work, 'sftp-broken.bin')}\n`, timeoutMs: 30_000 });
+  assert.notEqual(bad.code, 0, `sftp must fail: ${bad.stdout} ${bad.stderr}`);
+  assert.match(bad.stderr, /broken\.bin/);
+  const good = await run('sftp', [...ssh, '-b', '-', target], { input: `get /bkt/intact.bin ${join(work, 'sftp-intact.bin')}\n`, timeoutMs: 30_000 });
+  assert.equal(good.code, 0, good.stderr);
+  assert.deepEqual(await readFile(join(work, 'sftp-intact.bin')), INTACT);
+  assertNoUncaught();
+});
+
 function httpGet(path: string): Promise<{ status: number; length: number; received: Buffer; error?: Error }> {
   return new Promise((resolve, reject) => {
     const auth = `Basic ${Buffer.from(`${ALICE.accessKey}:${ALICE.secretKey}`).toString('base64')}`;
@@ -372,5 +392,39 @@ test('FTP (curl): a store stream failing mid-file fails the transfer; the server
   const good = await run('curl', ['-sS', '-k', '--ssl-reqd', '-u', auth, '-o', join(work, 'ftp-intact.bin'), url('bkt/intact.bin')], { timeoutMs: 30_000 });
   assert.equal(good.code, 0, good.stderr);
   assert.deepEqual(await readFile(join(work, 'ftp-intact.bin')), INTACT);
+  assertNoUncaught();
+});
+
+test('S3 (AWS SDK): a store stream failing mid-object cuts the GET body short; the server keeps serving', { timeout: 60_000 }, async () => {
+  const s3Stores = new FailingStores();
+  const gw3 = await startTestGateway({ stores: () => s3Stores });
+  const s3 = new S3Client({
+    endpoint: gw3.url,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    maxAttempts: 1,
+    credentials: { accessKeyId: TEST_USERS[0].accessKey, secretAccessKey: TEST_USERS[0].secretKey },
+  });
+  try {
+    const store = await s3Stores.open(TEST_USERS[0]);
+    await store.createBucket('bkt');
+    await store.putObject('bkt', 'broken.bin', Readable.from([BROKEN]));
+    await store.putObject('bkt', 'intact.bin', Readable.from([INTACT]));
+    const bad = await s3.send(new GetObjectCommand({ Bucket: 'bkt', Key: 'broken.bin' }));
+    assert.equal(bad.ContentLength, BROKEN.length);
+    const parts: Buffer[] = [];
+    // The SDK may or may not turn the cut into an error; either way the bytes must stop short.
+    await (async () => {
+      for await (const c of bad.Body as AsyncIterable<Uint8Array>) parts.push(Buffer.from(c));
+    })().catch(() => undefined);
+    const got = Buffer.concat(parts);
+    assert.ok(got.length < BROKEN.length, `the body must be cut short (got ${got.length} bytes)`);
+    assert.deepEqual(got, BROKEN.subarray(0, got.length));
+    const ok = await s3.send(new GetObjectCommand({ Bucket: 'bkt', Key: 'intact.bin' }));
+    assert.deepEqual(Buffer.from(await ok.Body!.transformToByteArray()), INTACT);
+  } finally {
+    s3.destroy();
+    await gw3.close();
+  }
   assertNoUncaught();
 });
