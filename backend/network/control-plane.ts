@@ -53,6 +53,11 @@ export const INFO_PROTOCOL = '/peerstor/info/1.0.0';
 const GOSSIP_MAX = 20;
 /** members in use within this many heartbeats are refreshed on every beat */
 const HOT_BEATS = 6;
+/**
+ * timer heartbeats look in the peer store for peers never answered every this many beats (peers
+ * the DHT named; gossip and new connections are asked at once anyway)
+ */
+const PEER_STORE_SCAN_BEATS = 6;
 
 /** What a node tells others about itself. */
 export interface Announcement {
@@ -154,6 +159,7 @@ export class ControlPlane {
   /** members the last heartbeat could not reach in one beat (sampling): for refreshPeriodMs() */
   #cold = 0;
   #trackers: number;
+  #beats = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -220,14 +226,18 @@ export class ControlPlane {
       { runOnLimitedConnection: false },
     );
     // every node of a private network speaks INFO_PROTOCOL: ask a new connection at once rather
-    // than after identify (a round trip or two later, about a second on a loaded machine); ask
-    // again after identify only if that first answer came before its listen addresses did
+    // than after identify (a round trip or two later, about a second on a loaded machine)
     this.node.addEventListener('peer:connect', (evt) => {
       void this.refresh(evt.detail.toString());
     });
+    // identify brings the listen addresses (a restarted peer's new port): a member's are updated
+    // in place, no request needed; an unknown peer that speaks the protocol is asked
     this.node.addEventListener('peer:identify', (evt) => {
       const id = evt.detail.peerId.toString();
-      if (evt.detail.protocols.includes(INFO_PROTOCOL) && !this.#inflight.has(id) && !this.#members.get(id)?.multiaddrs.length) void this.refresh(id);
+      const m = this.#members.get(id);
+      const addrs = evt.detail.listenAddrs.map((a) => a.toString());
+      if (m && addrs.length > 0) m.multiaddrs = addrs;
+      else if (!m && evt.detail.protocols.includes(INFO_PROTOCOL) && !this.#inflight.has(id)) void this.refresh(id);
     });
     this.node.addEventListener('peer:discovery', (evt) => {
       void this.refresh(evt.detail.id.toString());
@@ -249,7 +259,9 @@ export class ControlPlane {
         this.#timer = undefined;
         return;
       }
-      void this.heartbeat().finally(() => {
+      // the peer store (decoding every record) is scanned every PEER_STORE_SCAN_BEATS beats only
+      const scan = this.#beats++ % PEER_STORE_SCAN_BEATS === 0;
+      void this.heartbeat({ scanPeerStore: scan }).finally(() => {
         this.#timer = undefined;
         this.#schedule();
       });
@@ -378,16 +390,16 @@ export class ControlPlane {
       if (a.id !== id) throw new StoreError('Internal', `peer ${id} announced as ${a.id}`);
       const { known, ...announced } = a;
       if (Array.isArray(known)) void this.#learn(known);
-      // listen addresses from identify; an inbound connection's remote address is an ephemeral port
-      const stored = await this.node.peerStore.get(pid).catch(() => undefined);
-      const listenAddrs = (stored?.addresses ?? []).map((x) => x.multiaddr.toString());
-      const outbound = this.node.getConnections(pid).filter((c) => c.direction === 'outbound').map((c) => c.remoteAddr.toString());
-      const m: Member = {
-        ...announced,
-        lastSeen: Date.now(),
-        failures: 0,
-        multiaddrs: listenAddrs.length > 0 ? listenAddrs : outbound,
-      };
+      // listen addresses from identify (kept up to date by the peer:identify listener once known:
+      // a peer-store read per heartbeat answer was a visible share of an idle gateway's CPU); an
+      // inbound connection's remote address is an ephemeral port
+      let multiaddrs = this.#members.get(id)?.multiaddrs ?? [];
+      if (multiaddrs.length === 0) {
+        const stored = await this.node.peerStore.get(pid).catch(() => undefined);
+        multiaddrs = (stored?.addresses ?? []).map((x) => x.multiaddr.toString());
+      }
+      if (multiaddrs.length === 0) multiaddrs = this.node.getConnections(pid).filter((c) => c.direction === 'outbound').map((c) => c.remoteAddr.toString());
+      const m: Member = { ...announced, lastSeen: Date.now(), failures: 0, multiaddrs };
       this.#members.set(id, m);
       this.#events.onSeen?.(m);
       return m;
@@ -457,13 +469,16 @@ export class ControlPlane {
    * One heartbeat round: re-asks members (and connected peers, and peers the DHT or gossip told us
    * about whose announcement we never got) for their announcement. Up to fullRefreshMax of them:
    * all. Above: the ones in use, the ones that missed the last ask, and the refreshSample asked
-   * longest ago (never asked first).
+   * longest ago (never asked first). `scanPeerStore: false` skips the peer store (timer beats
+   * between scans).
    */
-  async heartbeat(): Promise<void> {
+  async heartbeat(options: { scanPeerStore?: boolean } = {}): Promise<void> {
     const ids = new Set([...this.#members.keys(), ...this.node.getPeers().map((p) => p.toString())]);
-    for (const p of await this.node.peerStore.all().catch(() => [])) {
-      if (ids.size >= 1000) break;
-      if (p.addresses.length > 0) ids.add(p.id.toString());
+    if (options.scanPeerStore !== false) {
+      for (const p of await this.node.peerStore.all().catch(() => [])) {
+        if (ids.size >= 1000) break;
+        if (p.addresses.length > 0) ids.add(p.id.toString());
+      }
     }
     ids.delete(this.peerId);
     await Promise.all(this.#pick(ids).map((id) => this.refresh(id)));
