@@ -33,7 +33,7 @@ let nextSession = 1;
 
 /** Batch buffers of every hasher on this thread, recycled: a pool of their own, so a burst of
  *  returned batches never pushes chunk buffers out of the codec's pool. */
-const batches = new BufferPool({ granule: 2 ** 20, maxIdleBytes: 24 * 2 ** 20 });
+const batches = new BufferPool({ granule: 2 ** 20, maxIdleBytes: 12 * 2 ** 20 });
 
 /** Frees the worker-side state of hashers dropped without digest() or abort(). */
 const abandoned = new FinalizationRegistry<{ pool: CpuPool; worker: number; hid: number }>(({ pool, worker, hid }) => {

@@ -105,7 +105,7 @@ interface StoredMeta {
 const INLINE_AAD = Buffer.from('peerstor/inline-object/v1', 'utf8');
 const PAGE = 64;
 /** bytes waiting for the MD5 worker before the put stops pulling from the body */
-export const HASH_BACKLOG = 16 * 2 ** 20;
+export const HASH_BACKLOG = 8 * 2 ** 20;
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
