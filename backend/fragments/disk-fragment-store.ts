@@ -505,8 +505,9 @@ export class DiskFragmentStore implements FragmentStore {
             // known but removed behind the store's back: check again
             forgetDir(vol, hex.slice(0, 2));
             await this.#ensureDir(vol, hex.slice(0, 2));
+          } else if ((await mkdir(vol.fragmentsDir, { recursive: true })) !== undefined) {
+            await this.#dirSync.sync(vol.root);
           }
-          else if ((await mkdir(vol.fragmentsDir, { recursive: true })) !== undefined) await this.#dirSync.sync(vol.root);
           await mkdir(dir).catch((e: unknown) => {
             if (errno(e) !== 'EEXIST') throw e;
           });
