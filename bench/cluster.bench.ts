@@ -30,6 +30,7 @@
  *   BENCH_WIDE_PEERS=24 node --import tsx bench/cluster.bench.ts   with the wide 50 % run
  *   BENCH_WIDE_PEERS=24 BENCH_WIDE_ONLY=1 …                      only the wide run
  *   BENCH_DEGRADED=0 …                                          PUT and healthy GET only (no kills)
+ *   BENCH_NODE_ARGS="--initial-old-space-size=64" …              node flags for gateway and peers
  *   BENCH_PROFILE=1 node --import tsx bench/cluster.bench.ts   instead: PUT only, gateway under
  *      --cpu-prof; prints where its CPU went during the PUT (self time by function and by module,
  *      main thread and worker threads apart)
@@ -323,9 +324,12 @@ async function summarizeProfiles(dir: string, gwPid: number, t0: number, t1: num
   }
 }
 
+/** BENCH_NODE_ARGS: node flags for the gateway and every peer, e.g. "--initial-old-space-size=64" */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+
 async function withCluster<T>(peers: number, gwInit: { nodeArgs?: string[] }, fn: (c: Cluster, gw: GatewayProc, s3: S3Client, idle: Idle) => Promise<T>): Promise<T> {
   const t0 = performance.now();
-  const cluster = await Cluster.start({ peers, heartbeatMs: 2000 });
+  const cluster = await Cluster.start({ peers, heartbeatMs: 2000, nodeArgs: NODE_ARGS });
   let gw: GatewayProc | undefined;
   let s3: S3Client | undefined;
   try {
@@ -333,7 +337,7 @@ async function withCluster<T>(peers: number, gwInit: { nodeArgs?: string[] }, fn
       networkKeyFile: cluster.networkKeyFile,
       bootstrap: cluster.bootstrap,
       user: USER,
-      nodeArgs: gwInit.nodeArgs,
+      nodeArgs: [...NODE_ARGS, ...(gwInit.nodeArgs ?? [])],
       args: ['--cache-size', '0'],
     });
     await gw.waitHealthyPeers(peers);

@@ -155,6 +155,8 @@ export interface ClusterInit {
   /** distinct host labels (default: one per peer, so placement treats them as separate machines) */
   hostLabels?: number;
   quota?: string;
+  /** node flags for every peer process (PeerProcInit.nodeArgs) */
+  nodeArgs?: string[];
 }
 
 export class Cluster {
@@ -205,6 +207,7 @@ export class Cluster {
           heartbeatMs: this.#init.heartbeatMs,
           hostLabel: `host-${labels ? n % labels : n}`,
           quota: this.#init.quota,
+          nodeArgs: this.#init.nodeArgs,
           ...overrides,
         });
       }),
