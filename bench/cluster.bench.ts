@@ -31,6 +31,7 @@
  *   BENCH_WIDE_PEERS=24 BENCH_WIDE_ONLY=1 …                      only the wide run
  *   BENCH_DEGRADED=0 …                                          PUT and healthy GET only (no kills)
  *   BENCH_NODE_ARGS="--initial-old-space-size=64" …              node flags for gateway and peers
+ *   BENCH_READ_AHEAD=N …                                        the gateway's --read-ahead
  *   BENCH_PROFILE=1 node --import tsx bench/cluster.bench.ts   instead: PUT only, gateway under
  *      --cpu-prof; prints where its CPU went during the PUT (self time by function and by module,
  *      main thread and worker threads apart)
@@ -338,7 +339,7 @@ async function withCluster<T>(peers: number, gwInit: { nodeArgs?: string[] }, fn
       bootstrap: cluster.bootstrap,
       user: USER,
       nodeArgs: [...NODE_ARGS, ...(gwInit.nodeArgs ?? [])],
-      args: ['--cache-size', '0'],
+      args: ['--cache-size', '0', ...(process.env.BENCH_READ_AHEAD ? ['--read-ahead', process.env.BENCH_READ_AHEAD] : [])],
     });
     await gw.waitHealthyPeers(peers);
     console.log(`${peers} peers and the gateway up and meshed in ${((performance.now() - t0) / 1000).toFixed(1)} s (load ${load()})`);

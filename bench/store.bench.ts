@@ -45,7 +45,7 @@ function show(results: Measurement[], baseline: Measurement): void {
 const dir = await mkdtemp(join(tmpdir(), 'peerstor-bench-store-'));
 const logger = silentLogger();
 const fragments = await DiskFragmentStore.open({ volumes: [{ path: join(dir, 'vol'), mode: 'rw' }], logger });
-const stores = await PeerStore.open({ stateDir: join(dir, 'state'), kdfIterations: 1000, maxConcurrentChunks: Number(process.env.BENCH_CHUNKS_IN_FLIGHT ?? 4) }, { logger, placement: new LocalPlacement({ store: fragments, logger }) });
+const stores = await PeerStore.open({ stateDir: join(dir, 'state'), kdfIterations: 1000, maxConcurrentChunks: Number(process.env.BENCH_CHUNKS_IN_FLIGHT ?? 4), readAhead: Number(process.env.BENCH_READ_AHEAD ?? 2) }, { logger, placement: new LocalPlacement({ store: fragments, logger }) });
 const store = await stores.open({ accessKey: 'bench', secretKey: 'bench-secret' });
 await store.createBucket('bench');
 

@@ -84,7 +84,7 @@ export function resolveConfig(command: CommandName, positionals: string[], value
     chunkSize: get<number>('chunk-size') ?? 4 * 2 ** 20,
     erasure: get<{ k: number; n: number }>('erasure') ?? { k: 10, n: 16 },
     cacheSize: get<number>('cache-size') ?? 256 * 2 ** 20,
-    readAhead: get<number>('read-ahead') ?? 2,
+    readAhead: get<number>('read-ahead') ?? 4,
     enableCompression: get<boolean>('enable-compression') ?? false,
     maxUploadChunk: get<number>('max-upload-chunk') ?? 5 * 2 ** 30,
     maxConcurrentUploads: get<number>('max-concurrent-uploads') ?? 16,

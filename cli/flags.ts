@@ -184,7 +184,7 @@ export const FLAGS: FlagSpec[] = [
     name: 'read-ahead',
     type: 'int',
     valueName: 'N',
-    default: '2',
+    default: '4',
     description: 'chunks fetched ahead of a sequential reader',
     commands: [E],
   },

@@ -39,7 +39,7 @@ export interface StoreInit {
   erasure?: { k: number; n: number };
   /** bytes of decrypted chunks cached in memory (default 64 MiB, `--cache-size`) */
   cacheSize?: number;
-  /** chunks fetched ahead of a sequential reader (default 2, `--read-ahead`) */
+  /** chunks fetched ahead of a sequential reader (default 4, `--read-ahead`) */
   readAhead?: number;
   /** deflate chunks where it saves ≥ 1/8 (default false, `--enable-compression`) */
   compression?: boolean;
@@ -145,7 +145,7 @@ export class PeerStore implements TenantStores {
       avgChunkSize: init.avgChunkSize ?? 4 * 2 ** 20,
       erasure: init.erasure ?? { k: 10, n: 16 },
       cacheSize: init.cacheSize ?? 64 * 2 ** 20,
-      readAhead: init.readAhead ?? 2,
+      readAhead: init.readAhead ?? 4,
       compression: init.compression ?? false,
       inlineThreshold: init.inlineThreshold ?? 4096,
       minPartSize: init.minPartSize ?? 5 * 2 ** 20,
