@@ -363,6 +363,7 @@ export async function startEmbedded(c: CliComponents): Promise<Service[]> {
         stateDir: config.stateDir,
         avgChunkSize: config.chunkSize,
         erasure: config.erasure,
+        writeQuorum: config.writeQuorum,
         cacheSize: config.cacheSize,
         readAhead: config.readAhead,
         compression: config.enableCompression,

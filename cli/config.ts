@@ -32,6 +32,8 @@ export interface CliConfig {
   timeoutMs: number;
   chunkSize: number;
   erasure: { k: number; n: number };
+  /** undefined: all n fragments */
+  writeQuorum?: number;
   cacheSize: number;
   readAhead: number;
   enableCompression: boolean;
@@ -83,6 +85,7 @@ export function resolveConfig(command: CommandName, positionals: string[], value
     timeoutMs: get<number>('timeout') ?? 30_000,
     chunkSize: get<number>('chunk-size') ?? 4 * 2 ** 20,
     erasure: get<{ k: number; n: number }>('erasure') ?? { k: 10, n: 16 },
+    writeQuorum: get<number>('write-quorum'),
     cacheSize: get<number>('cache-size') ?? 256 * 2 ** 20,
     readAhead: get<number>('read-ahead') ?? 4,
     enableCompression: get<boolean>('enable-compression') ?? false,
@@ -141,6 +144,9 @@ function checkConfig(c: CliConfig): void {
     throw new UsageError('--cache-size: must hold at least one chunk (--chunk-size), or be 0 to disable the cache');
   }
   if (c.readAhead > 64) throw new UsageError('--read-ahead: at most 64 chunks');
+  if (c.writeQuorum !== undefined && (c.writeQuorum < Math.min(c.erasure.k + 2, c.erasure.n) || c.writeQuorum > c.erasure.n)) {
+    throw new UsageError(`--write-quorum: must be from ${Math.min(c.erasure.k + 2, c.erasure.n)} (K+2) to ${c.erasure.n} (N of --erasure)`);
+  }
   if (c.maxConcurrentUploads < 1) throw new UsageError('--max-concurrent-uploads: must be at least 1');
   if (c.maxUploadChunk < 1) throw new UsageError('--max-upload-chunk: must be larger than 0');
   if (c.timeoutMs < 1) throw new UsageError('--timeout: must be longer than 0');

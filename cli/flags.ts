@@ -173,6 +173,13 @@ export const FLAGS: FlagSpec[] = [
     commands: [E],
   },
   {
+    name: 'write-quorum',
+    type: 'int',
+    valueName: 'N',
+    description: 'fragments of a chunk stored before a put is acknowledged, the rest recorded missing for repair (K+2 to N of --erasure; default: all N)',
+    commands: [E],
+  },
+  {
     name: 'cache-size',
     type: 'size',
     valueName: 'SIZE',

@@ -73,7 +73,9 @@ export interface NewChunk {
   compressed: boolean;
   k: number;
   n: number;
-  fragments: { idx: number; fragmentId: string; size: number; peer: string }[];
+  /** `missing`: its put failed on every holder tried (write quorum met without it); recorded in
+   *  state 1 with the last holder tried, so repair rebuilds it */
+  fragments: { idx: number; fragmentId: string; size: number; peer: string; missing?: boolean }[];
 }
 
 /** One entry of a version's (or a part's) chunk list. */
@@ -165,7 +167,7 @@ export class MetaIndex {
       addRefs: p('UPDATE chunks SET refs = refs + ?, dead_since = NULL WHERE id = ?'),
       releaseRefs: p(`UPDATE chunks SET refs = refs - @n,
         dead_since = CASE WHEN refs - @n <= 0 THEN @now ELSE dead_since END WHERE id = @id`),
-      insertFragment: p('INSERT OR REPLACE INTO fragments (chunk, idx, fragment_id, size, peer, state) VALUES (?, ?, ?, ?, ?, 0)'),
+      insertFragment: p('INSERT OR REPLACE INTO fragments (chunk, idx, fragment_id, size, peer, state) VALUES (?, ?, ?, ?, ?, ?)'),
       chunkFragments: p('SELECT idx, fragment_id AS fragmentId, size, peer, state FROM fragments WHERE chunk = ? ORDER BY idx'),
       deadChunks: p(`SELECT ${CHUNK_COLS} FROM chunks c WHERE c.dead_since IS NOT NULL AND c.dead_since <= ? AND c.refs <= 0 LIMIT ?`),
       deleteChunkRow: p('DELETE FROM chunks WHERE id = ? AND refs <= 0'),
@@ -439,7 +441,7 @@ export class MetaIndex {
     const id = Number(
       this.#s.insertChunk.run(tenant, c.chunkId, c.plainSize, c.sealedSize, c.compressed ? 1 : 0, c.k, c.n, 0).lastInsertRowid,
     );
-    for (const f of c.fragments) this.#s.insertFragment.run(id, f.idx, f.fragmentId, f.size, f.peer);
+    for (const f of c.fragments) this.#s.insertFragment.run(id, f.idx, f.fragmentId, f.size, f.peer, f.missing ? 1 : 0);
     return id;
   }
 

@@ -38,6 +38,12 @@ export interface ChunkIoInit {
   cacheSize: number;
   /** per fragment operation */
   timeoutMs: number;
+  /**
+   * Fragments of a chunk that must be stored before its write resolves (default: all n). With
+   * fewer, a fragment whose put failed on every holder tried is recorded missing (repair rebuilds
+   * it) instead of failing the put. PeerStore keeps it within k+2..n.
+   */
+  writeQuorum?: number;
 }
 
 /** The tenant a chunk belongs to. */
@@ -201,8 +207,10 @@ export class ChunkIo {
     const tPlace = metrics ? process.hrtime.bigint() : 0n;
     /** a put failed somewhere: its attempt may still be reading the bytes, so they are not recycled */
     let retried = false;
-    await Promise.all(
-      enc.fragments.map(async (f, i) => {
+    const quorum = Math.min(enc.fragments.length, this.#init.writeQuorum ?? enc.fragments.length);
+    /** per fragment: stored, or the error its last holder gave */
+    const outcome = await Promise.all(
+      enc.fragments.map(async (f, i): Promise<true | Error> => {
         let peer = holders[i];
         await pins.settled(f.id);
         for (let attempt = 0; ; attempt++) {
@@ -211,20 +219,36 @@ export class ChunkIo {
             await peer.store.put(f.id, f.bytes, attempt === 0 ? putOptions : { ...putOptions, signal: AbortSignal.timeout(this.#init.timeoutMs) });
             placement.reportSuccess(peer.id, Date.now() - t0);
             chosen[i] = peer.id;
-            return;
+            return true;
           } catch (err) {
             retried = true;
             placement.reportFailure(peer.id, err);
             failed.add(peer.id);
             const alternatives = placement.choose(chunkId, enc.fragments.length, failed);
             const next = alternatives.find((p) => !chosen.includes(p.id)) ?? alternatives[i];
-            if (!next || attempt >= MAX_REPLACEMENTS) throw err;
+            if (!next || attempt >= MAX_REPLACEMENTS) {
+              // below quorum the whole put fails at once, as it always did with every fragment required
+              if (quorum === enc.fragments.length) throw err;
+              chosen[i] = peer.id;
+              return err instanceof Error ? err : new Error(String(err));
+            }
             this.#c.logger.warn({ fragment: f.id, peer: peer.id, next: next.id, err: (err as Error).message }, 'fragment put failed; trying another peer');
             peer = next;
           }
         }
       }),
     );
+    const storedCount = outcome.filter((o) => o === true).length;
+    if (storedCount < quorum) {
+      const err = outcome.find((o): o is Error => o !== true);
+      throw new StoreError('Unavailable', `only ${storedCount} of the ${quorum} fragments a chunk needs stored could be stored (--write-quorum)`, { cause: err });
+    }
+    if (storedCount < enc.fragments.length) {
+      this.#c.logger.warn(
+        { chunk: chunkId.toString('hex').slice(0, 16), stored: storedCount, n: enc.fragments.length, err: (outcome.find((o) => o !== true) as Error).message },
+        'chunk stored below n fragments (write quorum met); the rest are recorded missing for repair',
+      );
+    }
     const fragments = enc.fragments;
     metrics?.observeStage('place', since(tPlace), fragments.reduce((s, f) => s + f.bytes.length, 0));
     const stored: NewChunk = {
@@ -234,7 +258,7 @@ export class ChunkIo {
       compressed: enc.compressed,
       k: t.k,
       n: enc.fragments.length,
-      fragments: enc.fragments.map((f, i) => ({ idx: f.index, fragmentId: f.id, size: f.bytes.length, peer: chosen[i] })),
+      fragments: enc.fragments.map((f, i) => ({ idx: f.index, fragmentId: f.id, size: f.bytes.length, peer: chosen[i], missing: outcome[i] !== true })),
     };
     // Every put resolved, so no store reads the bytes any more (FragmentStore.put): their memory
     // goes back to the codec (fresh memory per chunk was most of a put's RSS and page faults).

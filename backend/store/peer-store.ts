@@ -51,6 +51,11 @@ export interface StoreInit {
   maxConcurrentChunks?: number;
   /** per fragment operation (default 30 s, `--timeout`) */
   timeoutMs?: number;
+  /**
+   * fragments of a chunk stored before a put is acknowledged (default n: all; at least k+2,
+   * `--write-quorum`); the rest are recorded missing and rebuilt by repair
+   */
+  writeQuorum?: number;
   /** PBKDF2 iterations for new tenants' key wrapping (default 600,000; tests use fewer) */
   kdfIterations?: number;
   /** how long unreferenced chunks and unindexed fragment files are kept (default 1 h) */
@@ -123,7 +128,7 @@ export class PeerStore implements TenantStores {
     this.#ctx = {
       index,
       pins,
-      io: new ChunkIo({ index, placement, pins, logger: components.logger, metrics }, { cacheSize: init.cacheSize, timeoutMs: init.timeoutMs }),
+      io: new ChunkIo({ index, placement, pins, logger: components.logger, metrics }, { cacheSize: init.cacheSize, timeoutMs: init.timeoutMs, writeQuorum: init.writeQuorum }),
       logger: components.logger,
       spoolDir: join(init.stateDir, 'spool'),
       newChunker: metrics ? (seed, avg) => timeChunker(newChunker(seed, avg), metrics) : newChunker,
@@ -151,12 +156,19 @@ export class PeerStore implements TenantStores {
       minPartSize: init.minPartSize ?? 5 * 2 ** 20,
       maxConcurrentChunks: init.maxConcurrentChunks ?? 4,
       timeoutMs: init.timeoutMs ?? 30_000,
+      writeQuorum: init.writeQuorum ?? (init.erasure ?? { k: 10, n: 16 }).n,
       kdfIterations: init.kdfIterations ?? DEFAULT_KDF_ITERATIONS,
       gcGraceMs: init.gcGraceMs ?? 3_600_000,
       maxObjectSize: init.maxObjectSize ?? 5 * 2 ** 40,
       gcIntervalMs: init.gcIntervalMs ?? 3_600_000,
       multipartHeadChunks: init.multipartHeadChunks ?? HEAD_CHUNKS,
     };
+    const { k, n } = full.erasure;
+    // never below k+2 (issue 4): with k+1 stored, one more loss before repair makes a chunk unreadable
+    const minQuorum = Math.min(k + 2, n);
+    if (!Number.isInteger(full.writeQuorum) || full.writeQuorum < minQuorum || full.writeQuorum > n) {
+      throw new StoreError('InvalidArgument', `write quorum must be a whole number from ${minQuorum} (k+2) to ${n} (n), got ${full.writeQuorum}`);
+    }
     await mkdir(join(full.stateDir, 'spool'), { recursive: true });
     const newChunker = components.chunker ?? (await rabinChunkerFactory());
     const index = MetaIndex.open(join(full.stateDir, 'index.sqlite'));

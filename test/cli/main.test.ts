@@ -69,6 +69,8 @@ test('cross-flag checks are usage errors too', async () => {
       [['-v', vol, '-v', vol], /^peerstor: --volume: .* is given twice/],
       [['-v', vol, '--user', 'ab:short'], /^peerstor: --user: /],
       [['-v', vol, '--chunk-size', '1k'], /^peerstor: --chunk-size: /],
+      [['-v', vol, '--write-quorum', '11'], /^peerstor: --write-quorum: must be from 12 \(K\+2\) to 16/],
+      [['-v', vol, '--erasure', '4,6', '--write-quorum', '7'], /^peerstor: --write-quorum: must be from 6 \(K\+2\) to 6/],
       [['-v', vol, '--credentials', `${dir}/none`], /^peerstor: --credentials: cannot read/],
     ];
     for (const [argv, pattern] of cases) {

@@ -10,6 +10,7 @@ import type { ObjectStore } from '../../backend/core/object-store.js';
 import type { PeerHandle, Placement } from '../../backend/core/placement.js';
 import { MemoryFragmentStore } from '../../backend/fragments/memory-fragment-store.js';
 import { PeerStore, type StoreInit } from '../../backend/store/peer-store.js';
+import { MetaRepairIndex } from '../../backend/store/repair-index.js';
 import { randomBytesFast } from '../../bench/lib.js';
 import { pieces, readAll, testChunker } from './helpers.js';
 
@@ -54,7 +55,10 @@ async function storeOver(placement: Placement, init: Partial<StoreInit> = {}): P
   const peerStore = await PeerStore.open(
     { stateDir: join(dir, 'state'), kdfIterations: 1000, erasure: { k: 2, n: 4 }, avgChunkSize: 64 * 1024, gcIntervalMs: 0, ...init },
     { logger: silentLogger(), placement, chunker: await testChunker(), ownedStores: [] },
-  );
+  ).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   const store = await peerStore.open({ accessKey: 'tenant', secretKey: 'tenant-secret' });
   await store.createBucket('bkt');
   return {
@@ -173,5 +177,55 @@ test('a holder that hangs is hedged: the read takes a parity fragment instead, c
     assert.deepEqual(failures, [], 'a cancelled request is not the peer’s failure');
   } finally {
     await close();
+  }
+});
+
+/** `inner` refusing the puts of fragments whose header names one of `indexes` (on any peer). */
+const refusingIndexes = (inner: FragmentStore, indexes: number[]): FragmentStore =>
+  intercept(inner, (prop) =>
+    prop === 'put'
+      ? async (id: string, bytes: Uint8Array, options?: unknown) =>
+          indexes.includes(bytes[3]) ? Promise.reject(new StoreError('Unavailable', 'disk full')) : inner.put(id, bytes, options as never)
+      : undefined,
+  );
+
+test('--write-quorum: a put is acknowledged with ≥ quorum fragments stored, the rest recorded missing for repair; never below it', async () => {
+  const E = { k: 2, n: 6 };
+  const peers = () => [0, 1, 2, 3, 4, 5].map((i) => ({ id: `peer-${i}`, host: `host-${i}`, store: refusingIndexes(new MemoryFragmentStore(), [4, 5]) }));
+  const data = randomBytesFast(400 * 1024, 5);
+
+  // quorum 4 = k+2: fragments 4 and 5 fail on every holder tried, the put still succeeds
+  const q4 = await storeOver(new ListPlacement(peers()), { erasure: E, writeQuorum: 4 });
+  try {
+    await q4.store.putObject('bkt', 'k', pieces(data));
+    const rows = q4.peerStore.index.db.prepare('SELECT idx, state, count(*) AS n FROM fragments GROUP BY idx, state ORDER BY idx').all() as { idx: number; state: number; n: number }[];
+    const chunks = (q4.peerStore.index.db.prepare('SELECT count(*) AS n FROM chunks').get() as { n: number }).n;
+    assert.ok(chunks >= 3, `several chunks (${chunks})`);
+    assert.deepEqual(
+      rows.map((r) => [r.idx, r.state, r.n]),
+      [0, 1, 2, 3, 4, 5].map((idx) => [idx, idx >= 4 ? 1 : 0, chunks]),
+      'fragments 4 and 5 of every chunk are recorded missing (state 1), the others stored',
+    );
+    const degraded = await new MetaRepairIndex(q4.peerStore.index).degradedChunks(100, new Set());
+    assert.equal(degraded.length, chunks, 'repair finds every chunk degraded');
+    assert.ok((await readAll((await q4.store.getObject('bkt', 'k')).body)).equals(data));
+  } finally {
+    await q4.close();
+  }
+
+  // quorum 5 and the default (all 6): the same put fails with 503 and leaves no object
+  for (const init of [{ erasure: E, writeQuorum: 5 }, { erasure: E }]) {
+    const s = await storeOver(new ListPlacement(peers()), init);
+    try {
+      await assert.rejects(s.store.putObject('bkt', 'k', pieces(data)), (e) => isStoreError(e, 'Unavailable'), JSON.stringify(init));
+      await assert.rejects(s.store.getObject('bkt', 'k'), (e) => isStoreError(e, 'NoSuchKey'));
+    } finally {
+      await s.close();
+    }
+  }
+
+  // outside k+2 .. n is refused when the store opens
+  for (const writeQuorum of [3, 7, 4.5]) {
+    await assert.rejects(storeOver(new ListPlacement(peers()), { erasure: E, writeQuorum }), (e) => isStoreError(e, 'InvalidArgument'), String(writeQuorum));
   }
 });
