@@ -121,7 +121,10 @@ export interface GetOptions {
 export interface GetResult {
   info: ObjectInfo;
   /** The selected bytes. The caller MUST consume or destroy it. Errors while streaming (peers
-   *  lost mid-way) surface as a stream error carrying a StoreError. */
+   *  lost mid-way) surface as a stream error carrying a StoreError. An implementation MUST NOT
+   *  start reading (and so cannot fail) before the caller first reads or pipes the body: front ends
+   *  attach their 'error' listener when they start consuming (ftp-srv does so one event-loop turn
+   *  after getObject resolves), and an error emitted before that would crash the process. */
   body: Readable;
   /** present when a range or partNumber selected part of the object */
   range?: ByteRange;
