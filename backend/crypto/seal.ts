@@ -85,7 +85,13 @@ function worthDeflating(plaintext: Uint8Array): boolean {
  * pair. Same keys + same plaintext → same bytes; different tenants → unrelated bytes.
  */
 export function sealChunk(keys: Pick<TenantKeys, 'contentKey'>, id: Uint8Array, plaintext: Uint8Array, options: SealOptions = {}): Buffer {
-  return Buffer.concat(sealChunkParts(keys, id, plaintext, options).parts);
+  const out = Buffer.allocUnsafe(sealedChunkBound(plaintext.length));
+  return out.subarray(0, sealChunkInto(keys, id, plaintext, out, options).size);
+}
+
+/** The nonce of a chunk sealed without deflate: derived from its id, never stored. */
+function idNonce(keys: Pick<TenantKeys, 'contentKey'>, id: Uint8Array): Buffer {
+  return createHmac('sha256', keys.contentKey).update(NONCE_LABEL).update(id).digest().subarray(0, NONCE_BYTES);
 }
 
 /** The payload (deflated when that pays), its flags and the nonce for sealing one chunk. */
@@ -104,34 +110,11 @@ function prepareSeal(
       payload = z;
     }
   }
-  let nonce: Buffer;
-  if (flags & FLAG_DEFLATE) {
-    nonce = createHmac('sha256', keys.contentKey).update(DEFLATE_NONCE_LABEL).update(id).update(payload).digest().subarray(0, NONCE_BYTES);
-  } else {
-    nonce = createHmac('sha256', keys.contentKey).update(NONCE_LABEL).update(id).digest().subarray(0, NONCE_BYTES);
-  }
+  const nonce =
+    flags & FLAG_DEFLATE
+      ? createHmac('sha256', keys.contentKey).update(DEFLATE_NONCE_LABEL).update(id).update(payload).digest().subarray(0, NONCE_BYTES)
+      : idNonce(keys, id);
   return { flags, payload, nonce };
-}
-
-/** sealChunk's bytes as consecutive parts, for callers that copy them somewhere anyway (the chunk
- *  codec lays them straight into the Reed-Solomon buffer, saving a copy of the chunk). */
-export function sealChunkParts(
-  keys: Pick<TenantKeys, 'contentKey'>,
-  id: Uint8Array,
-  plaintext: Uint8Array,
-  options: SealOptions = {},
-): { parts: Buffer[]; size: number; compressed: boolean } {
-  checkId(id);
-  const { flags, payload, nonce } = prepareSeal(keys, id, plaintext, options);
-  const key = chunkKey(keys, id);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(aadOf(CHUNK_FORMAT_VERSION, flags, id));
-  const header = Buffer.from([CHUNK_FORMAT_VERSION, flags]);
-  const parts = flags & FLAG_DEFLATE ? [header, nonce] : [header];
-  parts.push(cipher.update(payload), cipher.final(), cipher.getAuthTag());
-  let size = 0;
-  for (const p of parts) size += p.length;
-  return { parts, size, compressed: flags === FLAG_DEFLATE };
 }
 
 /** The most bytes sealChunk can produce for a plaintext of `length` bytes (a deflated payload is
@@ -146,7 +129,10 @@ const SEAL_PIECE = 64 * 1024;
 
 /**
  * sealChunk's bytes written into `target` (at least sealedChunkBound(plaintext.length) long) instead
- * of fresh memory; returns how many were written. Same rules and output as sealChunk.
+ * of fresh memory; returns how many were written. Same rules and output as sealChunk (which is this
+ * into a buffer of its own). `plaintext` may lie in `target` exactly where its ciphertext goes
+ * (offset 2; the chunk codec seals in place): each piece is read before its ciphertext, which GCM
+ * makes exactly as long, is written over it.
  */
 export function sealChunkInto(
   keys: Pick<TenantKeys, 'contentKey'>,
@@ -220,7 +206,7 @@ export function openChunkParts(keys: Pick<TenantKeys, 'contentKey'>, id: Uint8Ar
   const head = gather(parts, 0, 2);
   // deflated chunks (a minority, and inflate wants its input whole) take the joined path
   if (checkSealedHeader(head[0], head[1], size)) return openChunk(keys, id, Buffer.concat(parts));
-  const nonce = createHmac('sha256', keys.contentKey).update(NONCE_LABEL).update(id).digest().subarray(0, NONCE_BYTES);
+  const nonce = idNonce(keys, id);
   const decipher = createDecipheriv('aes-256-gcm', chunkKey(keys, id), nonce);
   decipher.setAAD(aadOf(head[0], head[1], id));
   decipher.setAuthTag(gather(parts, size - TAG_BYTES, size));
@@ -259,7 +245,7 @@ export function openChunk(keys: Pick<TenantKeys, 'contentKey'>, id: Uint8Array, 
     nonce = sealed.subarray(2, 2 + NONCE_BYTES);
     offset += NONCE_BYTES;
   } else {
-    nonce = createHmac('sha256', keys.contentKey).update(NONCE_LABEL).update(id).digest().subarray(0, NONCE_BYTES);
+    nonce = idNonce(keys, id);
   }
   const decipher = createDecipheriv('aes-256-gcm', chunkKey(keys, id), nonce);
   decipher.setAAD(aadOf(sealed[0], flags, id));
