@@ -239,13 +239,13 @@ export class ChunkIo {
       }),
     );
     const storedCount = outcome.filter((o) => o === true).length;
+    const firstError = outcome.find((o): o is Error => o !== true);
     if (storedCount < quorum) {
-      const err = outcome.find((o): o is Error => o !== true);
-      throw new StoreError('Unavailable', `only ${storedCount} of the ${quorum} fragments a chunk needs stored could be stored (--write-quorum)`, { cause: err });
+      throw new StoreError('Unavailable', `only ${storedCount} of the ${quorum} fragments a chunk needs stored could be stored (--write-quorum)`, { cause: firstError });
     }
-    if (storedCount < enc.fragments.length) {
+    if (firstError) {
       this.#c.logger.warn(
-        { chunk: chunkId.toString('hex').slice(0, 16), stored: storedCount, n: enc.fragments.length, err: (outcome.find((o) => o !== true) as Error).message },
+        { chunk: chunkId.toString('hex').slice(0, 16), stored: storedCount, n: enc.fragments.length, err: firstError.message },
         'chunk stored below n fragments (write quorum met); the rest are recorded missing for repair',
       );
     }

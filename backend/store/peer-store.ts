@@ -18,6 +18,7 @@ import type { Placement } from '../core/placement.js';
 import type { FragmentStore } from '../core/fragment-store.js';
 import { LocalPlacement } from './local-placement.js';
 import { createMasterKey, deriveTenantKeys, unwrapMasterKey, wrapMasterKey, DEFAULT_KDF_ITERATIONS } from '../crypto/keys.js';
+import { DEFAULT_ERASURE } from '../erasure/reed-solomon.js';
 import { MetaIndex } from '../index/meta-index.js';
 import { meterPlacement } from '../metrics/metered-placement.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -145,10 +146,11 @@ export class PeerStore implements TenantStores {
   }
 
   static async open(init: StoreInit, components: StoreComponents): Promise<PeerStore> {
+    const erasure = init.erasure ?? DEFAULT_ERASURE;
     const full: Required<StoreInit> = {
       stateDir: init.stateDir,
       avgChunkSize: init.avgChunkSize ?? 4 * 2 ** 20,
-      erasure: init.erasure ?? { k: 10, n: 16 },
+      erasure,
       cacheSize: init.cacheSize ?? 64 * 2 ** 20,
       readAhead: init.readAhead ?? 4,
       compression: init.compression ?? false,
@@ -156,14 +158,14 @@ export class PeerStore implements TenantStores {
       minPartSize: init.minPartSize ?? 5 * 2 ** 20,
       maxConcurrentChunks: init.maxConcurrentChunks ?? 4,
       timeoutMs: init.timeoutMs ?? 30_000,
-      writeQuorum: init.writeQuorum ?? (init.erasure ?? { k: 10, n: 16 }).n,
+      writeQuorum: init.writeQuorum ?? erasure.n,
       kdfIterations: init.kdfIterations ?? DEFAULT_KDF_ITERATIONS,
       gcGraceMs: init.gcGraceMs ?? 3_600_000,
       maxObjectSize: init.maxObjectSize ?? 5 * 2 ** 40,
       gcIntervalMs: init.gcIntervalMs ?? 3_600_000,
       multipartHeadChunks: init.multipartHeadChunks ?? HEAD_CHUNKS,
     };
-    const { k, n } = full.erasure;
+    const { k, n } = erasure;
     // never below k+2 (issue 4): with k+1 stored, one more loss before repair makes a chunk unreadable
     const minQuorum = Math.min(k + 2, n);
     if (!Number.isInteger(full.writeQuorum) || full.writeQuorum < minQuorum || full.writeQuorum > n) {
