@@ -25,6 +25,7 @@
 import http2, { type Http2SecureServer, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { BufferPool } from '../core/buffer-pool.js';
 import type { FragmentStore } from '../core/fragment-store.js';
 import { StoreError, isStoreError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -128,63 +129,15 @@ function sendError(stream: ServerHttp2Stream, err: unknown, head = false): void 
 }
 
 /**
- * Memory for PUT bodies, reused. A fresh 0.1–2 MiB Buffer per fragment cost the peer a malloc,
- * page faults on first touch (~9 % of a peer's CPU on a PUT) and V8 external-memory pressure (a
- * major GC every few dozen MiB); after a successful store.put nothing reads the bytes any more
- * (FragmentStore.put contract), so the memory goes back here. Sizes are rounded up to one of four
- * classes per power of two (≤ 25 % slack); at most `maxBytes` are kept.
+ * Memory for PUT bodies, reused (BufferPool). A fresh 0.1–2 MiB Buffer per fragment cost the peer a
+ * malloc, page faults on first touch (~9 % of a peer's CPU on a PUT) and V8 external-memory
+ * pressure; after a successful store.put nothing reads the bytes any more (FragmentStore.put
+ * contract), so the memory goes back to the pool. Bodies under 16 KiB are left to Node's own
+ * pool; 32 MiB idle is 16 fragments of 2 MiB.
  */
-export class BodyPool {
-  readonly #free = new Map<number, Buffer[]>();
-  readonly #maxBytes: number;
-  #bytes = 0;
-
-  constructor(maxBytes: number) {
-    this.#maxBytes = maxBytes;
-  }
-
-  /** bytes held for reuse */
-  get bytes(): number {
-    return this.#bytes;
-  }
-
-  static classOf(n: number): number {
-    if (n <= BodyPool.MIN) return BodyPool.MIN;
-    const p = 2 ** Math.floor(Math.log2(n));
-    const quarter = p / 4;
-    return p + Math.ceil((n - p) / quarter) * quarter;
-  }
-
-  /** below this a body is small enough for Node's own pool; it is never kept here */
-  static readonly MIN = 16 * 1024;
-
-  /** `n` bytes, contents undefined; a view of memory of its size class when n ≥ MIN */
-  take(n: number): Buffer {
-    if (n < BodyPool.MIN) return Buffer.allocUnsafe(n);
-    const cls = BodyPool.classOf(n);
-    const list = this.#free.get(cls);
-    const b = list?.pop();
-    if (b) {
-      this.#bytes -= cls;
-      return b.subarray(0, n);
-    }
-    return Buffer.allocUnsafeSlow(cls).subarray(0, n);
-  }
-
-  /** Gives back memory from take(); the caller MUST NOT touch `b` afterwards. */
-  give(b: Buffer): void {
-    const cls = b.buffer.byteLength;
-    if (b.byteLength < BodyPool.MIN || b.byteOffset !== 0 || cls !== BodyPool.classOf(b.byteLength)) return;
-    if (this.#bytes + cls > this.#maxBytes) return;
-    let list = this.#free.get(cls);
-    if (!list) this.#free.set(cls, (list = []));
-    list.push(Buffer.from(b.buffer, 0, cls));
-    this.#bytes += cls;
-  }
+function bodyPool(): BufferPool {
+  return new BufferPool({ granule: 16 * 1024, maxIdleBytes: 32 * 2 ** 20, idleTimeoutMs: 30_000 });
 }
-
-/** PUT-body memory a peer keeps for reuse (16 fragments of 2 MiB) */
-const BODY_POOL_BYTES = 32 * 2 ** 20;
 
 /**
  * A request body as one Buffer. With a declared content-length (RemoteFragmentStore always sends
@@ -194,7 +147,7 @@ const BODY_POOL_BYTES = 32 * 2 ** 20;
  * 16 KiB). `pooled` says whether the result is the pool's memory (to give back when done). A body
  * longer than declared falls back to collecting pieces (it then fails the hash check).
  */
-function readBody(stream: ServerHttp2Stream, declared: number | undefined, limit: number, pool: BodyPool): Promise<{ body: Buffer; pooled: boolean }> {
+function readBody(stream: ServerHttp2Stream, declared: number | undefined, limit: number, pool: BufferPool): Promise<{ body: Buffer; pooled: boolean }> {
   return new Promise((resolve, reject) => {
     if (declared !== undefined && declared > limit) {
       stream.resume();
@@ -210,13 +163,13 @@ function readBody(stream: ServerHttp2Stream, declared: number | undefined, limit
       settled = true;
       stream.off('data', onData);
       if (err !== undefined) {
-        if (into) pool.give(into);
+        if (into) pool.give(into.buffer);
         return reject(err);
       }
       if (into && size === into.length) return resolve({ body: into, pooled: true });
       // shorter than declared (the hash check refuses it) or longer: plain memory
       const body = into ? Buffer.from(into.subarray(0, size)) : pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, size);
-      if (into) pool.give(into);
+      if (into) pool.give(into.buffer);
       resolve({ body, pooled: false });
     };
     const onData = (chunk: Buffer): void => {
@@ -229,7 +182,7 @@ function readBody(stream: ServerHttp2Stream, declared: number | undefined, limit
       } else {
         if (into) {
           pieces.push(Buffer.from(into.subarray(0, size)));
-          pool.give(into);
+          pool.give(into.buffer);
         }
         into = undefined;
         pieces.push(chunk);
@@ -251,7 +204,7 @@ export async function startDataPlane(init: DataPlaneInit, components: DataPlaneC
   const { store } = components;
   const log = init.logger.child({ component: 'data-plane' });
   const token = Buffer.from(`PeerStor ${dataPlaneToken(init.networkKey)}`);
-  const bodies = new BodyPool(BODY_POOL_BYTES);
+  const bodies = bodyPool();
   const cert = createPeerCertificate(init.identity.peerId, init.identity.tlsKey, init.identity.tlsPublicKey);
   const server: Http2SecureServer = http2.createSecureServer({
     key: init.identity.tlsKey.export({ format: 'pem', type: 'pkcs8' }),
@@ -301,12 +254,12 @@ export async function startDataPlane(init: DataPlaneInit, components: DataPlaneC
           // process, the peer tells its store so (idVerified): a second SHA-256 of every fragment
           // in DiskFragmentStore cost the peers ~0.6 CPU ms per MiB received.
           if (createHash('sha256').update(body).digest('hex') !== id) {
-            if (pooled) bodies.give(body);
+            if (pooled) bodies.give(body.buffer);
             throw new StoreError('BadDigest', `bytes do not hash to ${id}`);
           }
           // given back only once put resolved: a store that failed may still be writing them
           await store.put(id, body, { idVerified: true });
-          if (pooled) bodies.give(body);
+          if (pooled) bodies.give(body.buffer);
           stream.respond({ ':status': 204 }, { endStream: true });
           return;
         }

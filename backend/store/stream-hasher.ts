@@ -15,7 +15,8 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { StoreError } from '../core/errors.js';
-import { BufferPool, CpuPool, type CpuHandler } from './cpu-pool.js';
+import { BufferPool } from '../core/buffer-pool.js';
+import { CpuPool, type CpuHandler } from './cpu-pool.js';
 
 export interface StreamHasherInit {
   /** any node:crypto hash name; default 'md5' */

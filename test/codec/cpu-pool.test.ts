@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BufferPool, CpuPool } from '../../backend/store/cpu-pool.js';
+import { BufferPool } from '../../backend/core/buffer-pool.js';
+import { CpuPool } from '../../backend/store/cpu-pool.js';
 import { isStoreError } from '../../backend/core/errors.js';
 import { ChunkCodec } from '../../backend/store/chunk-codec.js';
 import { createMasterKey, deriveTenantKeys } from '../../backend/crypto/keys.js';

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createMasterKey, deriveTenantKeys } from '../../backend/crypto/keys.js';
 import { chunkIdOf, openChunk, openChunkParts, sealChunk, sealChunkInto, sealedChunkBound } from '../../backend/crypto/seal.js';
 import { isStoreError } from '../../backend/core/errors.js';
-import { BufferPool } from '../../backend/store/cpu-pool.js';
+import { BufferPool } from '../../backend/core/buffer-pool.js';
 
 const keys = deriveTenantKeys(createMasterKey());
 const corrupt = (e: unknown) => isStoreError(e, 'Corrupt');
