@@ -251,6 +251,11 @@ export class ControlPlane {
     return this.#init.heartbeatMs ?? 5000;
   }
 
+  /** members not in use a sampling heartbeat asks (refreshSample, default 32, at least 1) */
+  #refreshSample(): number {
+    return Math.max(1, this.#init.refreshSample ?? 32);
+  }
+
   /** Starts the heartbeat timer if someone tracks membership and it is not running. */
   #schedule(): void {
     if (this.#stopped || this.#timer || this.#trackers === 0) return;
@@ -300,7 +305,7 @@ export class ControlPlane {
    */
   refreshPeriodMs(): number {
     if (this.#trackers === 0) return Infinity;
-    const sample = Math.max(1, this.#init.refreshSample ?? 32);
+    const sample = this.#refreshSample();
     return this.#heartbeatMs() * Math.max(1, Math.ceil(this.#cold / sample));
   }
 
@@ -502,7 +507,7 @@ export class ControlPlane {
     }
     rest.sort((a, b) => (this.#askedAt.get(a) ?? 0) - (this.#askedAt.get(b) ?? 0));
     this.#cold = rest.length;
-    return [...now, ...rest.slice(0, Math.max(1, this.#init.refreshSample ?? 32))];
+    return [...now, ...rest.slice(0, this.#refreshSample())];
   }
 
   /** Every member ever answered (with its failures and lastSeen: judging health is the caller's). */
