@@ -76,12 +76,9 @@ function fakeView(open: (start: number) => Readable): { view: PathView; opens: n
   return { view, opens };
 }
 
-const LOST = (): StoreError => new StoreError('Unavailable', 'fragment holders of a chunk unreachable');
-
-// ---- SequentialReader ---------------------------------------------------------------------------
-
-test('SequentialReader: a body that fails while no READ is pending is kept, not thrown; the next READ fails with it', async () => {
-  const data = pattern(100);
+/** fakeView over `data` whose every body delivers 10 bytes from where it opens, then waits (the
+ *  test destroys it when it wants the failure); `bodies` in opening order. */
+function tenBytesThenWait(data: Buffer): { view: PathView; opens: number[]; bodies: Readable[] } {
   const bodies: Readable[] = [];
   const { view, opens } = fakeView((start) => {
     const b = new Readable({ read() {} });
@@ -89,6 +86,16 @@ test('SequentialReader: a body that fails while no READ is pending is kept, not 
     bodies.push(b);
     return b;
   });
+  return { view, opens, bodies };
+}
+
+const LOST = (): StoreError => new StoreError('Unavailable', 'fragment holders of a chunk unreachable');
+
+// ---- SequentialReader ---------------------------------------------------------------------------
+
+test('SequentialReader: a body that fails while no READ is pending is kept, not thrown; the next READ fails with it', async () => {
+  const data = pattern(100);
+  const { view, opens, bodies } = tenBytesThenWait(data);
   const r = new SequentialReader(view, '/bkt/file.bin', data.length);
   assert.deepEqual(await r.read(0, 10), data.subarray(0, 10));
   // No read is pending now: this is where the unpatched reader had no 'error' listener.
@@ -152,13 +159,7 @@ test('SequentialReader: bytes taken before a failure come back as a short read; 
 
 test('SequentialReader: a body that fails after close or after a reopen elsewhere concerns nobody', async () => {
   const data = pattern(100, 3);
-  const bodies: Readable[] = [];
-  const { view } = fakeView((start) => {
-    const b = new Readable({ read() {} });
-    b.push(data.subarray(start, start + 10));
-    bodies.push(b);
-    return b;
-  });
+  const { view, bodies } = tenBytesThenWait(data);
   const r = new SequentialReader(view, '/bkt/f', data.length);
   assert.deepEqual(await r.read(0, 10), data.subarray(0, 10));
   // A read at another offset replaces the body; the old one failing later is no failure of this handle.

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { FragmentStore } from '../../backend/core/fragment-store.js';
 import { DiskFragmentStore, type DiskFragmentStoreInit } from '../../backend/fragments/disk-fragment-store.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { collect, fragment, fragmentStoreSuite, rejectsWith } from '../conformance/fragment-store-suite.js';
 
-const roots: string[] = [];
-after(async () => {
-  await Promise.all(roots.map((r) => rm(r, { recursive: true, force: true })));
-});
-
-async function tempRoot(): Promise<string> {
-  const r = await mkdtemp(join(tmpdir(), 'peerstor-frag-'));
-  roots.push(r);
-  return r;
-}
+const tempRoot = tempDirs('peerstor-frag-');
 
 function fragmentPath(vol: string, id: string): string {
   return join(vol, 'fragments', id.slice(0, 2), id.slice(2, 4), id);

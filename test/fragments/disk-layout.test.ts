@@ -4,23 +4,14 @@
 // group-committed directory fsync) all land.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { DiskFragmentStore } from '../../backend/fragments/disk-fragment-store.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { collect, fragment } from '../conformance/fragment-store-suite.js';
 
-const roots: string[] = [];
-after(async () => {
-  await Promise.all(roots.map((r) => rm(r, { recursive: true, force: true })));
-});
-
-async function tempRoot(): Promise<string> {
-  const r = await mkdtemp(join(tmpdir(), 'peerstor-frag-layout-'));
-  roots.push(r);
-  return r;
-}
+const tempRoot = tempDirs('peerstor-frag-layout-');
 
 const fragmentPath = (vol: string, id: string): string => join(vol, 'fragments', id.slice(0, 2), id.slice(2, 4), id);
 
