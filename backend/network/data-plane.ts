@@ -140,12 +140,58 @@ function bodyPool(): BufferPool {
 }
 
 /**
- * A request body as one Buffer. With a declared content-length (RemoteFragmentStore always sends
- * one) every received piece (≤ 16 KiB: one TLS record) is copied once into memory of that size
- * (from `pool`) as it arrives, from a plain 'data' listener: no array of pieces to concatenate
- * afterwards and no promise per piece (the async iterator cost a promise and a microtask per
- * 16 KiB). `pooled` says whether the result is the pool's memory (to give back when done). A body
- * longer than declared falls back to collecting pieces (it then fails the hash check).
+ * A message body as one Buffer, built from the pieces HTTP/2 delivers (≤ 16 KiB: one TLS record).
+ * With the declared length known, each piece is copied once into `into` (a buffer of that length)
+ * as it arrives: no array of pieces to concatenate afterwards. A body that turns out longer falls
+ * back to collecting pieces; `release` hears of `into` once it is no longer used (a pool's memory).
+ * Used for PUT bodies on the peer and for replies in RemoteFragmentStore.
+ */
+export class BodyCollector {
+  size = 0;
+  #into: Buffer | undefined;
+  readonly #pieces: Buffer[] = [];
+  readonly #release: (b: Buffer) => void;
+
+  constructor(into: Buffer | undefined, release: (b: Buffer) => void = () => undefined) {
+    this.#into = into;
+    this.#release = release;
+  }
+
+  add(chunk: Buffer): void {
+    if (this.#into && this.size + chunk.length <= this.#into.length) {
+      chunk.copy(this.#into, this.size);
+    } else {
+      if (this.#into) {
+        this.#pieces.push(Buffer.from(this.#into.subarray(0, this.size)));
+        this.abandon();
+      }
+      this.#pieces.push(chunk);
+    }
+    this.size += chunk.length;
+  }
+
+  /** The body: `into` itself when exactly filled (`exact`), else memory of its own. */
+  finish(): { body: Buffer; exact: boolean } {
+    const into = this.#into;
+    if (into && this.size === into.length) return { body: into, exact: true };
+    // shorter than declared, or longer (pieces)
+    const body = into ? Buffer.from(into.subarray(0, this.size)) : this.#pieces.length === 1 ? this.#pieces[0] : Buffer.concat(this.#pieces, this.size);
+    this.abandon();
+    return { body, exact: false };
+  }
+
+  /** Gives `into` up (to `release`); later pieces are collected. */
+  abandon(): void {
+    if (this.#into) this.#release(this.#into);
+    this.#into = undefined;
+  }
+}
+
+/**
+ * A request body as one Buffer, collected from a plain 'data' listener (the async iterator cost a
+ * promise and a microtask per 16 KiB). With a declared content-length (RemoteFragmentStore always
+ * sends one) it lands in memory of that size from `pool`; `pooled` says whether the result is the
+ * pool's memory (to give back when done). A body longer than declared then fails the hash check.
  */
 function readBody(stream: ServerHttp2Stream, declared: number | undefined, limit: number, pool: BufferPool): Promise<{ body: Buffer; pooled: boolean }> {
   return new Promise((resolve, reject) => {
@@ -154,40 +200,25 @@ function readBody(stream: ServerHttp2Stream, declared: number | undefined, limit
       reject(new StoreError('EntityTooLarge', `fragment larger than ${limit} bytes`));
       return;
     }
-    let into: Buffer | undefined = declared !== undefined ? pool.take(declared) : undefined;
-    const pieces: Buffer[] = [];
-    let size = 0;
+    const body = new BodyCollector(declared !== undefined ? pool.take(declared) : undefined, (b) => pool.give(b.buffer));
     let settled = false;
     const finish = (err?: unknown): void => {
       if (settled) return;
       settled = true;
       stream.off('data', onData);
       if (err !== undefined) {
-        if (into) pool.give(into.buffer);
+        body.abandon();
         return reject(err);
       }
-      if (into && size === into.length) return resolve({ body: into, pooled: true });
-      // shorter than declared (the hash check refuses it) or longer: plain memory
-      const body = into ? Buffer.from(into.subarray(0, size)) : pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, size);
-      if (into) pool.give(into.buffer);
-      resolve({ body, pooled: false });
+      const r = body.finish();
+      resolve({ body: r.body, pooled: r.exact });
     };
     const onData = (chunk: Buffer): void => {
-      if (size + chunk.length > limit) {
+      if (body.size + chunk.length > limit) {
         stream.resume();
         return finish(new StoreError('EntityTooLarge', `fragment larger than ${limit} bytes`));
       }
-      if (into && size + chunk.length <= into.length) {
-        chunk.copy(into, size);
-      } else {
-        if (into) {
-          pieces.push(Buffer.from(into.subarray(0, size)));
-          pool.give(into.buffer);
-        }
-        into = undefined;
-        pieces.push(chunk);
-      }
-      size += chunk.length;
+      body.add(chunk);
     };
     stream.on('data', onData);
     stream.once('end', () => finish());

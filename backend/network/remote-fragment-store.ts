@@ -20,7 +20,7 @@ import tls from 'node:tls';
 import { createHash } from 'node:crypto';
 import type { FragmentEntry, FragmentId, FragmentOpOptions, FragmentStat, FragmentStore } from '../core/fragment-store.js';
 import { StoreError, type ErrorCode } from '../core/errors.js';
-import { CALLER_VERIFIES_HEADER, MAX_FRAME, STATUS_OF, STREAM_WINDOW, SESSION_WINDOW } from './data-plane.js';
+import { BodyCollector, CALLER_VERIFIES_HEADER, MAX_FRAME, STATUS_OF, STREAM_WINDOW, SESSION_WINDOW } from './data-plane.js';
 import { dataPlaneToken } from './identity.js';
 import { verifyPeerCertificate } from './peer-certificate.js';
 
@@ -155,31 +155,16 @@ export class RemoteFragmentStore implements FragmentStore {
       let status = 0;
       let respHeaders: IncomingHttpHeaders = {};
       // The reply body in one Buffer: with a content-length (the peer sends one with every
-      // fragment) each received piece (≤ 16 KiB) is copied once into memory of that size as it
-      // arrives, instead of keeping every piece to concatenate at the end.
-      let into: Buffer | undefined;
-      const pieces: Buffer[] = [];
-      let size = 0;
+      // fragment) each received piece is copied once into memory of that size as it arrives.
+      let reply = new BodyCollector(undefined);
       req.on('response', (h) => {
         status = Number(h[':status']);
         respHeaders = h;
         const declared = Number(h['content-length']);
-        if (Number.isSafeInteger(declared) && declared > 0 && declared <= MAX_REPLY_PREALLOC) into = Buffer.allocUnsafe(declared);
+        if (Number.isSafeInteger(declared) && declared > 0 && declared <= MAX_REPLY_PREALLOC) reply = new BodyCollector(Buffer.allocUnsafe(declared));
       });
-      req.on('data', (c: Buffer) => {
-        if (into && size + c.length <= into.length) {
-          c.copy(into, size);
-        } else {
-          if (into) pieces.push(into.subarray(0, size));
-          into = undefined;
-          pieces.push(c);
-        }
-        size += c.length;
-      });
-      req.on('end', () => {
-        const replyBody = into ? (size === into.length ? into : into.subarray(0, size)) : pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, size);
-        resolve({ status, headers: respHeaders, body: replyBody });
-      });
+      req.on('data', (c: Buffer) => reply.add(c));
+      req.on('end', () => resolve({ status, headers: respHeaders, body: reply.finish().body }));
       req.on('error', (err) => reject(new StoreError('Unavailable', `${method} ${path} on peer ${this.peerId} failed`, { cause: err })));
       if (body) req.end(body);
     });
