@@ -105,7 +105,7 @@ export class ErasureCoder {
     }
     dataBuf.fill(0, length);
     const parity = Buffer.allocUnsafe(size * this.#m);
-    await runEncode(this.#context, this.#bits(0, this.#k), this.#bits(this.#k, this.params.n), dataBuf, parity);
+    await this.encodeInto(dataBuf, parity, size);
     return this.#split(dataBuf, parity, size);
   }
 

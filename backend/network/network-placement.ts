@@ -238,11 +238,15 @@ export class NetworkPlacement implements Placement {
     // moving deadAt would keep a recovered peer's heartbeats from ever reviving it
     if (this.#deadOnDataPath(id)) return;
     h.failures++;
-    if (h.failures >= (this.#init.failuresToDead ?? 2)) h.deadAt = Date.now();
+    if (h.failures >= this.#failuresToDead()) h.deadAt = Date.now();
   }
 
   #deadForMs(): number {
     return this.#init.deadForMs ?? 30_000;
+  }
+
+  #failuresToDead(): number {
+    return this.#init.failuresToDead ?? 2;
   }
 
   /**
@@ -255,7 +259,7 @@ export class NetworkPlacement implements Placement {
     const m = this.#membership.member(id);
     if ((m && m.lastSeen > h.deadAt) || Date.now() - h.deadAt > this.#deadForMs()) {
       h.deadAt = undefined;
-      h.failures = Math.max(0, (this.#init.failuresToDead ?? 2) - 1);
+      h.failures = Math.max(0, this.#failuresToDead() - 1);
       return false;
     }
     return true;
@@ -271,7 +275,7 @@ export class NetworkPlacement implements Placement {
     const m = this.#membership.member(id);
     if (!m) return false;
     const now = Date.now();
-    if (m.failures >= (this.#init.failuresToDead ?? 2)) return false;
+    if (m.failures >= this.#failuresToDead()) return false;
     if (now - m.lastSeen > this.#staleMs()) return false;
     // a heartbeat answered after the failures, or the dead period is over: another chance
     return !this.#deadOnDataPath(id);
