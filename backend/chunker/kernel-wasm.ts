@@ -42,11 +42,13 @@ const sleb = (n: number): number[] => {
 const I32 = 0x7f;
 const get = (i: number) => [0x20, ...uleb(i)];
 const set = (i: number) => [0x21, ...uleb(i)];
+const tee = (i: number) => [0x22, ...uleb(i)];
 const gset = (i: number) => [0x24, ...uleb(i)];
 /** i32.load with alignment hint 4 and a constant byte offset */
 const load = (offset: number) => [0x28, 2, ...uleb(offset)];
 const load8 = (offset: number) => [0x2d, 0, ...uleb(offset)];
 const c = (v: number) => [0x41, ...sleb(v | 0)];
+const ne = [0x47];
 const ltu = [0x49];
 const select = [0x1b];
 const geu = [0x4f];
@@ -141,16 +143,87 @@ const body = [
   ...end,
 ];
 
+// ---- lanes(p, h, thr): four independent chains over [p, p + 4*LANE) ------------------------------
+// The fingerprint depends only on the 64-byte window, so the block is cut into four contiguous
+// lanes of LANE bytes, stepped together one byte each per turn: four independent dependency chains
+// keep the core busy where one chain (even the MOD4 jump above) waits on its own table loads.
+// Lane 0 continues from h; lanes 1..3 are primed over the 64 bytes before their start from an
+// empty window (h = 0, no OUT term: S(zeroByte) = 0, so that is exactly the window's fingerprint).
+// The first cut of the block is the lowest lane's first hit: a hit in lane j retires lanes >= j
+// (ACTIVE = j; their later hits are behind it) while the lanes below keep going, since any hit of
+// theirs comes first; a hit in lane 0 is the answer at once.
+
+/** bytes per lane; a lane block is 4 * LANE (see the wrapper for the choice) */
+export const LANE = 16384;
+export const LANE_BLOCK = 4 * LANE;
+// locals of lanes(p, h0, thr): params 0..2, then scratch
+const LP = 0, LH0 = 1, LTHR = 2;
+const LH1 = 3, LH2 = 4, LH3 = 5, R = 6, E = 7, BEST = 8, BESTH = 9, ACTIVE = 10, LM = 11, LM2 = 12;
+const LANES_SCRATCH_LOCALS = 10;
+const laneH = [LH0, LH1, LH2, LH3];
+
+/** the byte at R + off, times 4 */
+const byteAt = (off: number) => [...get(R), ...load8(off), ...c(2), ...shl];
+/** h = (h << 8) ^ MOD1[h >>> 24] ^ (the data terms already on the stack) */
+const advance = (h: number) => [...get(h), ...c(8), ...shl, ...xor, ...lookup(T_MOD1, h, 3), ...xor, ...set(h)];
+/** priming lane j: the byte R + j*LANE comes in, an empty-window byte (S = 0, OUT = 0) leaves */
+const prime = (j: number) => [...byteAt(j * LANE), ...load(T_SUB * 4), ...advance(laneH[j])];
+/** lane j takes in the byte at R + j*LANE + 64 while the one at R + j*LANE leaves */
+const laneStep = (j: number) => [
+  ...byteAt(j * LANE + WINDOW_SIZE), ...load(T_SUB * 4),
+  ...byteAt(j * LANE), ...load(T_OUT * 4), ...xor,
+  ...advance(laneH[j]),
+];
+const lanesMin = (a: number, b: number) => [...get(a), ...get(b), ...get(a), ...get(b), ...ltu, ...select];
+
+const lanesBody = [
+  ...c(0), ...set(LH1), ...c(0), ...set(LH2), ...c(0), ...set(LH3),
+  ...get(LP), ...c(WINDOW_SIZE), ...sub, ...set(R),
+  ...loop,
+  ...prime(1), ...prime(2), ...prime(3),
+  ...get(R), ...c(1), ...add, ...tee(R), ...get(LP), ...ltu, ...brIf(0),
+  ...end,
+  // R walks the lanes' outgoing bytes: lane j's byte i comes in at R + j*LANE + 64
+  ...get(LP), ...c(WINDOW_SIZE), ...sub, ...tee(R), ...c(LANE), ...add, ...set(E),
+  ...c(-1), ...set(BEST), ...c(4), ...set(ACTIVE),
+  ...loop,
+  ...laneStep(0), ...laneStep(1), ...laneStep(2), ...laneStep(3),
+  // any of the four below the threshold? their unsigned minimum (3 cmov instead of 4 setcc + or)
+  ...lanesMin(LH0, LH1), ...set(LM), ...lanesMin(LH2, LH3), ...set(LM2), ...lanesMin(LM, LM2),
+  ...get(LTHR), ...ltu,
+  ...ifThen,
+  ...get(LH0), ...get(LTHR), ...ltu, ...ifThen,
+  ...get(LH0), ...gset(0), ...get(R), ...c(WINDOW_SIZE), ...add, ...ret,
+  ...end,
+  ...[1, 2, 3].flatMap((j) => [
+    ...get(laneH[j]), ...get(LTHR), ...ltu, ...get(ACTIVE), ...c(j), ...gtu, ...and, ...ifThen,
+    ...c(j), ...set(ACTIVE), ...get(R), ...c(j * LANE + WINDOW_SIZE), ...add, ...set(BEST), ...get(laneH[j]), ...set(BESTH),
+    ...end,
+  ]),
+  ...end,
+  ...get(R), ...c(1), ...add, ...tee(R), ...get(E), ...ltu, ...brIf(0),
+  ...end,
+  ...get(BEST), ...c(-1), ...ne, ...ifThen,
+  ...get(BESTH), ...gset(0), ...get(BEST), ...ret,
+  ...end,
+  ...get(LH3), ...gset(0), ...c(-1),
+  ...end,
+];
+
 function assemble(): Uint8Array {
   const func = [...vec([[SCRATCH_LOCALS, I32]]), ...body];
+  const lanesFunc = [...vec([[LANES_SCRATCH_LOCALS, I32]]), ...lanesBody];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])]])), // type (i32 x4) -> i32
-    ...section(3, vec([[0]])), // one function of type 0
+    ...section(1, vec([
+      [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])], // 0: (i32 x4) -> i32
+      [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])], // 1: (i32 x3) -> i32
+    ])),
+    ...section(3, vec([[0], [1]])), // roll: type 0, lanes: type 1
     ...section(5, vec([[0x00, ...uleb(PAGES)]])), // memory, fixed size
     ...section(6, vec([[I32, 0x01, ...c(0), ...end]])), // mutable global h
-    ...section(7, vec([[...name('roll'), 0x00, 0], [...name('mem'), 0x02, 0], [...name('h'), 0x03, 0]])),
-    ...section(10, vec([[...uleb(func.length), ...func]])),
+    ...section(7, vec([[...name('roll'), 0x00, 0], [...name('lanes'), 0x00, 1], [...name('mem'), 0x02, 0], [...name('h'), 0x03, 0]])),
+    ...section(10, vec([[...uleb(func.length), ...func], [...uleb(lanesFunc.length), ...lanesFunc]])),
   ]);
 }
 
@@ -162,6 +235,7 @@ interface WasmApi {
 
 interface Instance {
   roll(p: number, end: number, h: number, thr: number): number;
+  lanes(p: number, h: number, thr: number): number;
   h: { value: number };
   mem8: Uint8Array;
   tables: Int32Array;
@@ -179,6 +253,7 @@ function instance(): Instance | null {
     const mem = inst.exports.mem as { buffer: ArrayBuffer };
     shared = {
       roll: inst.exports.roll as Instance['roll'],
+      lanes: inst.exports.lanes as Instance['lanes'],
       h: inst.exports.h as Instance['h'],
       mem8: new Uint8Array(mem.buffer),
       tables: new Int32Array(mem.buffer, 0, TABLE_ENTRIES),
@@ -210,8 +285,18 @@ export function createWasmKernel(table: Int32Array): RollingKernel | undefined {
       for (let start = from; start < to; start += BLOCK) {
         const len = Math.min(BLOCK, to - start);
         w.mem8.set(buf.subarray(start - WINDOW_SIZE, start + len), STAGE - WINDOW_SIZE);
-        const r = w.roll(STAGE, STAGE + len, h, thr);
-        h = w.h.value;
+        const e = STAGE + len;
+        let p = STAGE;
+        let r = -1;
+        while (r < 0 && e - p >= LANE_BLOCK) {
+          r = w.lanes(p, h, thr);
+          h = w.h.value;
+          p += LANE_BLOCK;
+        }
+        if (r < 0 && p < e) {
+          r = w.roll(p, e, h, thr);
+          h = w.h.value;
+        }
         if (r >= 0) {
           last = h;
           return start + (r - STAGE);
