@@ -1,7 +1,7 @@
 /**
  * One chunk through the write path's CPU stages (ARCHITECTURE §2–4) and back:
  *   encode: chunk id (HMAC) → [deflate] → AES-256-GCM seal → Reed-Solomon → frame → SHA-256 per fragment
- *   decode: fragments → [RS decode, only if a data fragment is missing] → GCM open → [inflate] → id check
+ *   decode: fragments → [RS decode, only if a data fragment is missing] → GCM open → [inflate] → [id check]
  *
  * WHERE THE WORK RUNS: worker threads (CpuPool), because they leave the least on the main thread
  * at no extra total CPU. bench/codec.bench.ts, 4 MiB chunks, 10+6, 4 in flight, 2 cores (noisy
@@ -78,6 +78,15 @@ export interface DecodeOptions {
    * reopened with another --erasure still reads what it wrote before.
    */
   erasure?: ErasureParams;
+  /**
+   * Recompute the chunk id from the plaintext (HMAC-SHA256 over every byte) and refuse a mismatch
+   * as Corrupt; default true. The GCM tag already proves the sealed bytes were made for this id
+   * under the tenant's key (the key and nonce derive from the id, and the AAD holds it), so no peer
+   * or disk can pass this check's failure off as a good read: it only catches a write-path bug that
+   * sealed other bytes than its id names. It costs about a quarter of a read's CPU, so ChunkIo asks
+   * for it on a sample of reads (PLAINTEXT_CHECK_EVERY).
+   */
+  checkPlaintext?: boolean;
 }
 
 export interface EncodeOptions {
@@ -183,6 +192,7 @@ export async function decodeChunkHere(
   sealedSize: number,
   compressed: boolean,
   shards: (Buffer | null)[],
+  checkPlaintext = true,
 ): Promise<Buffer> {
   const coder = coderFor(erasure);
   let plaintext: Buffer;
@@ -207,7 +217,7 @@ export async function decodeChunkHere(
     }
     plaintext = openChunk(keys, id, sealed);
   }
-  if (!chunkIdOf(keys, plaintext).equals(id)) throw new StoreError('Corrupt', 'decoded chunk does not hash to its id');
+  if (checkPlaintext && !chunkIdOf(keys, plaintext).equals(id)) throw new StoreError('Corrupt', 'decoded chunk does not hash to its id');
   return plaintext;
 }
 
@@ -228,9 +238,10 @@ async function decodeVerifying(
   headers: Uint8Array,
   shards: Buffer[],
   ids: string[] | undefined,
+  checkPlaintext: boolean,
 ): Promise<DecodeResult> {
   try {
-    return { plain: await decodeChunkHere(keys, erasure, id, sealedSize, compressed, slots(erasure.n, indexes, shards)) };
+    return { plain: await decodeChunkHere(keys, erasure, id, sealedSize, compressed, slots(erasure.n, indexes, shards), checkPlaintext) };
   } catch (err) {
     if (!ids || !isStoreError(err, 'Corrupt')) throw err;
     const bad = badFragments(indexes, headers, shards, ids);
@@ -439,7 +450,8 @@ export class ChunkCodec {
     }
     const { indexes, shards, headers } = chooseShards(erasure, fragments);
     if (fragmentIds) ids = indexes.map((i) => fragmentIds[i] ?? '');
-    if (!this.#pool) return decodeVerifying(this.#keys, erasure, id, sealedSize, compressed, indexes, headers, shards, ids);
+    const checkPlaintext = options.checkPlaintext ?? true;
+    if (!this.#pool) return decodeVerifying(this.#keys, erasure, id, sealedSize, compressed, indexes, headers, shards, ids, checkPlaintext);
     // Moving the caller's fragment buffers (options.take) costs the main thread nothing; packing
     // copies of the shards into one buffer cost it ~0.5 CPU ms per MiB (copy + fresh pages).
     const shardBufs = options.take ? indexes.map((i) => transferable(fragments[i]!)) : [copyForTransfer(...shards)];
@@ -456,6 +468,7 @@ export class ChunkCodec {
         whole: options.take === true,
         headers,
         ids,
+        checkPlaintext,
       },
       shardBufs,
     );
@@ -527,6 +540,7 @@ export const codecHandlers: Record<string, CpuHandler> = {
     whole: boolean;
     headers: Uint8Array;
     ids?: string[];
+    checkPlaintext: boolean;
   }) => {
     let views: Buffer[];
     if (args.whole) {
@@ -536,7 +550,7 @@ export const codecHandlers: Record<string, CpuHandler> = {
       const size = all.length / args.indexes.length;
       views = args.indexes.map((_, i) => all.subarray(i * size, (i + 1) * size));
     }
-    const r = await decodeVerifying(keysFrom(args.keys), args.erasure, args.id, args.sealedSize, args.compressed, args.indexes, args.headers, views, args.ids);
+    const r = await decodeVerifying(keysFrom(args.keys), args.erasure, args.id, args.sealedSize, args.compressed, args.indexes, args.headers, views, args.ids, args.checkPlaintext);
     if (r.bad) return { result: { bad: r.bad } };
     const out = transferable(r.plain!);
     return { result: { plain: out }, transfer: [out] };

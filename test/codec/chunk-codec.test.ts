@@ -176,6 +176,23 @@ test('damage → Corrupt: flipped bits in data or parity shards, wrong id, size,
   await assert.rejects(b.decode(c.id, c.sealedSize, false, frags(c)), corrupt);
 });
 
+test('checkPlaintext: a chunk sealed under an id that is not its HMAC passes the GCM tag; only the plaintext check refuses it', async () => {
+  // what a write-path bug would store: the bytes of p under the id of q
+  const p = randomBytes(60_000);
+  const wrongId = chunkIdOf(keysA, randomBytes(60_000));
+  for (const codec of [pooled, inline]) {
+    const c = await codec.encode(p, wrongId);
+    await assert.rejects(codec.decode(wrongId, c.sealedSize, false, frags(c)), (e) => corrupt(e) && /does not hash to its id/.test((e as Error).message));
+    await assert.rejects(codec.decodeChecked(wrongId, c.sealedSize, false, frags(c), undefined, { checkPlaintext: true }), corrupt);
+    const r = await codec.decodeChecked(wrongId, c.sealedSize, false, frags(c), undefined, { checkPlaintext: false });
+    assert.ok(r.plain?.equals(p));
+    // without the plaintext check a damaged byte is still refused: the tag covers it
+    const damaged = frags(c);
+    damaged[2]![50] ^= 1;
+    await assert.rejects(codec.decodeChecked(wrongId, c.sealedSize, false, damaged, undefined, { checkPlaintext: false }), corrupt);
+  }
+});
+
 test('a given id is used as is; chunkId matches the keyed HMAC', async () => {
   const p = randomBytes(70_000);
   const id = await pooled.chunkId(p);
