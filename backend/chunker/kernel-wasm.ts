@@ -11,10 +11,16 @@ import type { RollingKernel } from './kernel.js';
 import { TABLE_ENTRIES, T_MOD1, T_MOD4, T_OUT, T_SUB } from './tables.js';
 import { WINDOW_SIZE } from './params.js';
 
-/** memory layout: tables at 0, then the staged window (64 bytes) and a block of input */
-const STAGE = 16384;
-const BLOCK = 1 << 20;
-const PAGES = Math.ceil((STAGE + BLOCK) / 65536);
+/** bytes per lane of lanes(); one call scans LANE_BLOCK bytes */
+const LANE = 8192;
+const LANE_BLOCK = 4 * LANE;
+/** memory layout: tables at 0; PAIR (SUB[b] ^ OUT0[o] at (b << 8 | o) * 4); the staged window
+ *  (64 bytes) and a block of input at STAGE; lanes()' pair indexes of that block at IDX */
+const PAIR = 16384;
+const PAIR_ENTRIES = 65536;
+const STAGE = PAIR + 4 * PAIR_ENTRIES + 4096;
+const IDX = STAGE + LANE_BLOCK + 4096;
+const PAGES = Math.ceil((IDX + 4 * LANE_BLOCK) / 65536);
 
 // ---- a minimal assembler: just the opcodes this function uses --------------------------------
 const uleb = (n: number): number[] => {
@@ -143,7 +149,7 @@ const body = [
   ...end,
 ];
 
-// ---- lanes(p, h, thr): four independent chains over [p, p + 4*LANE) ------------------------------
+// ---- lanes(h, thr): four independent chains over the block at [STAGE, STAGE + LANE_BLOCK) ----------
 // The fingerprint depends only on the 64-byte window, so the block is cut into four contiguous
 // lanes of LANE bytes, stepped together one byte each per turn: four independent dependency chains
 // keep the core busy where one chain (even the MOD4 jump above) waits on its own table loads.
@@ -152,59 +158,101 @@ const body = [
 // The first cut of the block is the lowest lane's first hit: a hit in lane j retires lanes >= j
 // (ACTIVE = j; their later hits are behind it) while the lanes below keep going, since any hit of
 // theirs comes first; a hit in lane 0 is the answer at once.
+//
+// Four chains make the loop throughput-bound, so it is shaped to issue few instructions:
+// - the data terms SUB[b] ^ OUT0[o] of a byte come from one lookup in PAIR (65536 entries, built
+//   per key), indexed by (b << 8 | o) * 4, which a SIMD pass computes for the whole block first
+//   (16 bytes per turn), so a step is: 2 loads, then h = (h << 8) ^ data ^ MOD1[h >>> 24];
+// - the block sits at a fixed address, so the loop's pointer is compared with a constant;
+// - what only a hit touches (the best hit so far, the lanes still racing) lives in globals, so the
+//   loop keeps the four chains and the pointer in registers.
 
-/** bytes per lane; a lane block is 4 * LANE (see the wrapper for the choice) */
-export const LANE = 16384;
-export const LANE_BLOCK = 4 * LANE;
-// locals of lanes(p, h0, thr): params 0..2, then scratch
-const LP = 0, LH0 = 1, LTHR = 2;
-const LH1 = 3, LH2 = 4, LH3 = 5, R = 6, E = 7, BEST = 8, BESTH = 9, ACTIVE = 10, LM = 11, LM2 = 12;
-const LANES_SCRATCH_LOCALS = 10;
+// locals of lanes(h0, thr): params 0..1, then scratch (i32), then v128
+const LH0 = 0, LTHR = 1;
+const LH1 = 2, LH2 = 3, LH3 = 4, R = 5, Q = 6, W = 7, MIN_A = 8, MIN_B = 9;
+const LANES_I32_LOCALS = 8;
+const VO = 10, VB = 11, VLO = 12, VHI = 13;
+const LANES_V128_LOCALS = 4;
+const V128 = 0x7b;
+const G_BEST = 1, G_BESTH = 2, G_ACTIVE = 3;
+const gget = (i: number) => [0x23, ...uleb(i)];
 const laneH = [LH0, LH1, LH2, LH3];
+// SIMD opcodes (0xfd prefix); memarg alignment 2^4
+const simd = (op: number) => [0xfd, ...uleb(op)];
+const v128Load = (offset: number) => [...simd(0x00), 4, ...uleb(offset)];
+const v128Store = (offset: number) => [...simd(0x0b), 4, ...uleb(offset)];
+const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
+const extendLowU16 = simd(0xa9);
+const extendHighU16 = simd(0xaa);
+const shlX4 = simd(0xab);
+/** (o, b) byte pairs as little-endian u16 o | b << 8: positions 0..7 and 8..15 */
+const PAIR_LO = Array.from({ length: 16 }, (_, k) => (k & 1 ? 16 : 0) + (k >> 1));
+const PAIR_HI = PAIR_LO.map((v) => v + 8);
 
-/** the byte at R + off, times 4 */
-const byteAt = (off: number) => [...get(R), ...load8(off), ...c(2), ...shl];
-/** h = (h << 8) ^ MOD1[h >>> 24] ^ (the data terms already on the stack) */
-const advance = (h: number) => [...get(h), ...c(8), ...shl, ...xor, ...lookup(T_MOD1, h, 3), ...xor, ...set(h)];
-/** priming lane j: the byte R + j*LANE comes in, an empty-window byte (S = 0, OUT = 0) leaves */
-const prime = (j: number) => [...byteAt(j * LANE), ...load(T_SUB * 4), ...advance(laneH[j])];
-/** lane j takes in the byte at R + j*LANE + 64 while the one at R + j*LANE leaves */
+/** idx = (b << 8 | o) * 4 for 16 positions: o at Q, b at Q + 64; written as 16 u32 at W */
+const pairTurn = [
+  ...get(Q), ...v128Load(0), ...set(VO),
+  ...get(Q), ...v128Load(WINDOW_SIZE), ...set(VB),
+  ...get(VO), ...get(VB), ...shuffle(PAIR_LO), ...set(VLO),
+  ...get(VO), ...get(VB), ...shuffle(PAIR_HI), ...set(VHI),
+  ...[VLO, VHI].flatMap((v, k) => [
+    ...get(W), ...get(v), ...extendLowU16, ...c(2), ...shlX4, ...v128Store(32 * k),
+    ...get(W), ...get(v), ...extendHighU16, ...c(2), ...shlX4, ...v128Store(32 * k + 16),
+  ]),
+];
+/** priming lane j: the byte at Q + j*LANE comes in, an empty-window byte (S = 0, OUT = 0) leaves */
+const prime = (j: number) => [
+  ...get(Q), ...load8(j * LANE), ...c(2), ...shl, ...load(T_SUB * 4),
+  ...get(laneH[j]), ...c(8), ...shl, ...xor, ...lookup(T_MOD1, laneH[j], 3), ...xor, ...set(laneH[j]),
+];
+/** lane j takes in its byte i, where R = IDX + 4i */
 const laneStep = (j: number) => [
-  ...byteAt(j * LANE + WINDOW_SIZE), ...load(T_SUB * 4),
-  ...byteAt(j * LANE), ...load(T_OUT * 4), ...xor,
-  ...advance(laneH[j]),
+  ...get(R), ...load(4 * j * LANE), ...load(PAIR),
+  ...get(laneH[j]), ...c(8), ...shl, ...xor, ...lookup(T_MOD1, laneH[j], 3), ...xor, ...set(laneH[j]),
 ];
 const lanesMin = (a: number, b: number) => [...get(a), ...get(b), ...get(a), ...get(b), ...ltu, ...select];
+/** the stream address of lane j's byte i (R = IDX + 4i) */
+const position = (j: number) => [...get(R), ...c(IDX), ...sub, ...c(2), ...shru, ...c(STAGE + j * LANE), ...add];
+/** lane j's byte at R hit: lane 0's is the answer; a lane still racing (j < ACTIVE) is the best so far */
+const laneHit = (j: number) =>
+  j === 0
+    ? [...get(LH0), ...gset(0), ...position(0), ...ret]
+    : [
+      ...gget(G_ACTIVE), ...c(j), ...gtu, ...ifThen,
+      ...c(j), ...gset(G_ACTIVE),
+      ...position(j), ...gset(G_BEST),
+      ...get(laneH[j]), ...gset(G_BESTH),
+      ...end,
+    ];
+/** R += 4; continue the enclosing loop while R is inside the lane */
+const nextByte = [...get(R), ...c(4), ...add, ...tee(R), ...c(IDX + 4 * LANE), ...ltu, ...brIf(0)];
 
 const lanesBody = [
+  // the pair indexes of the whole block
+  ...c(STAGE - WINDOW_SIZE), ...set(Q), ...c(IDX), ...set(W),
+  ...loop,
+  ...pairTurn,
+  ...get(W), ...c(64), ...add, ...set(W),
+  ...get(Q), ...c(16), ...add, ...tee(Q), ...c(STAGE - WINDOW_SIZE + LANE_BLOCK), ...ltu, ...brIf(0),
+  ...end,
+  // lanes 1..3 take in the 64 bytes before their start
   ...c(0), ...set(LH1), ...c(0), ...set(LH2), ...c(0), ...set(LH3),
-  ...get(LP), ...c(WINDOW_SIZE), ...sub, ...set(R),
+  ...c(STAGE - WINDOW_SIZE), ...set(Q),
   ...loop,
   ...prime(1), ...prime(2), ...prime(3),
-  ...get(R), ...c(1), ...add, ...tee(R), ...get(LP), ...ltu, ...brIf(0),
+  ...get(Q), ...c(1), ...add, ...tee(Q), ...c(STAGE), ...ltu, ...brIf(0),
   ...end,
-  // R walks the lanes' outgoing bytes: lane j's byte i comes in at R + j*LANE + 64
-  ...get(LP), ...c(WINDOW_SIZE), ...sub, ...tee(R), ...c(LANE), ...add, ...set(E),
-  ...c(-1), ...set(BEST), ...c(4), ...set(ACTIVE),
+  ...c(IDX), ...set(R),
+  ...c(-1), ...gset(G_BEST), ...c(4), ...gset(G_ACTIVE),
+  // the hot loop: each lane's step, then its own test (a branch per lane, not a minimum of the
+  // four: a compare-and-branch is one fused op, and it pins the lane's xors before the next lane's
+  // loads, which keeps the live values in registers)
   ...loop,
-  ...laneStep(0), ...laneStep(1), ...laneStep(2), ...laneStep(3),
-  // any of the four below the threshold? their unsigned minimum (3 cmov instead of 4 setcc + or)
-  ...lanesMin(LH0, LH1), ...set(LM), ...lanesMin(LH2, LH3), ...set(LM2), ...lanesMin(LM, LM2),
-  ...get(LTHR), ...ltu,
-  ...ifThen,
-  ...get(LH0), ...get(LTHR), ...ltu, ...ifThen,
-  ...get(LH0), ...gset(0), ...get(R), ...c(WINDOW_SIZE), ...add, ...ret,
+  ...[0, 1, 2, 3].flatMap((j) => [...laneStep(j), ...get(laneH[j]), ...get(LTHR), ...ltu, ...ifThen, ...laneHit(j), ...end]),
+  ...get(R), ...c(4), ...add, ...tee(R), ...c(IDX + 4 * LANE), ...ltu, ...brIf(0),
   ...end,
-  ...[1, 2, 3].flatMap((j) => [
-    ...get(laneH[j]), ...get(LTHR), ...ltu, ...get(ACTIVE), ...c(j), ...gtu, ...and, ...ifThen,
-    ...c(j), ...set(ACTIVE), ...get(R), ...c(j * LANE + WINDOW_SIZE), ...add, ...set(BEST), ...get(laneH[j]), ...set(BESTH),
-    ...end,
-  ]),
-  ...end,
-  ...get(R), ...c(1), ...add, ...tee(R), ...get(E), ...ltu, ...brIf(0),
-  ...end,
-  ...get(BEST), ...c(-1), ...ne, ...ifThen,
-  ...get(BESTH), ...gset(0), ...get(BEST), ...ret,
+  ...gget(G_BEST), ...c(-1), ...ne, ...ifThen,
+  ...gget(G_BESTH), ...gset(0), ...gget(G_BEST), ...ret,
   ...end,
   ...get(LH3), ...gset(0), ...c(-1),
   ...end,
@@ -212,16 +260,17 @@ const lanesBody = [
 
 function assemble(): Uint8Array {
   const func = [...vec([[SCRATCH_LOCALS, I32]]), ...body];
-  const lanesFunc = [...vec([[LANES_SCRATCH_LOCALS, I32]]), ...lanesBody];
+  const lanesFunc = [...vec([[LANES_I32_LOCALS, I32], [LANES_V128_LOCALS, V128]]), ...lanesBody];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([
       [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])], // 0: (i32 x4) -> i32
-      [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])], // 1: (i32 x3) -> i32
+      [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])], // 1: (i32 x2) -> i32
     ])),
     ...section(3, vec([[0], [1]])), // roll: type 0, lanes: type 1
     ...section(5, vec([[0x00, ...uleb(PAGES)]])), // memory, fixed size
-    ...section(6, vec([[I32, 0x01, ...c(0), ...end]])), // mutable global h
+    // mutable globals: h (exported), then lanes()' best hit, its h, and the lanes still racing
+    ...section(6, vec([0, 1, 2, 3].map(() => [I32, 0x01, ...c(0), ...end]))),
     ...section(7, vec([[...name('roll'), 0x00, 0], [...name('lanes'), 0x00, 1], [...name('mem'), 0x02, 0], [...name('h'), 0x03, 0]])),
     ...section(10, vec([[...uleb(func.length), ...func], [...uleb(lanesFunc.length), ...lanesFunc]])),
   ]);
@@ -235,10 +284,11 @@ interface WasmApi {
 
 interface Instance {
   roll(p: number, end: number, h: number, thr: number): number;
-  lanes(p: number, h: number, thr: number): number;
+  lanes(h: number, thr: number): number;
   h: { value: number };
   mem8: Uint8Array;
   tables: Int32Array;
+  pair: Int32Array;
   owner: Int32Array | undefined;
 }
 
@@ -257,6 +307,7 @@ function instance(): Instance | null {
       h: inst.exports.h as Instance['h'],
       mem8: new Uint8Array(mem.buffer),
       tables: new Int32Array(mem.buffer, 0, TABLE_ENTRIES),
+      pair: new Int32Array(mem.buffer, PAIR, PAIR_ENTRIES),
       owner: undefined,
     };
   } catch {
@@ -264,6 +315,22 @@ function instance(): Instance | null {
     shared = null;
   }
   return shared;
+}
+
+/** PAIR for a key's tables (256 KiB), kept while the tables are in use */
+const pairTables = new WeakMap<Int32Array, Int32Array>();
+
+function pairTable(table: Int32Array): Int32Array {
+  let pair = pairTables.get(table);
+  if (!pair) {
+    pair = new Int32Array(PAIR_ENTRIES);
+    for (let b = 0; b < 256; b++) {
+      const s = table[T_SUB + b];
+      for (let o = 0; o < 256; o++) pair[(b << 8) | o] = s ^ table[T_OUT + o];
+    }
+    pairTables.set(table, pair);
+  }
+  return pair;
 }
 
 /** The WASM kernel for `table`, or undefined when WebAssembly cannot be used here. */
@@ -279,28 +346,21 @@ export function createWasmKernel(table: Int32Array): RollingKernel | undefined {
     roll(buf: Uint8Array, from: number, to: number, h: number, threshold: number): number {
       if (w.owner !== table) {
         w.tables.set(table);
+        w.pair.set(pairTable(table));
         w.owner = table;
       }
       const thr = threshold | 0;
-      for (let start = from; start < to; start += BLOCK) {
-        const len = Math.min(BLOCK, to - start);
+      // a lane block at a time (each copied to STAGE: see lanes()), the rest through roll()
+      for (let start = from; start < to; ) {
+        const len = Math.min(LANE_BLOCK, to - start);
         w.mem8.set(buf.subarray(start - WINDOW_SIZE, start + len), STAGE - WINDOW_SIZE);
-        const e = STAGE + len;
-        let p = STAGE;
-        let r = -1;
-        while (r < 0 && e - p >= LANE_BLOCK) {
-          r = w.lanes(p, h, thr);
-          h = w.h.value;
-          p += LANE_BLOCK;
-        }
-        if (r < 0 && p < e) {
-          r = w.roll(p, e, h, thr);
-          h = w.h.value;
-        }
+        const r = len === LANE_BLOCK ? w.lanes(h, thr) : w.roll(STAGE, STAGE + len, h, thr);
+        h = w.h.value;
         if (r >= 0) {
           last = h;
           return start + (r - STAGE);
         }
+        start += len;
       }
       last = h;
       return -1;
