@@ -169,9 +169,9 @@ const body = [
 
 // locals of lanes(h0, thr): params 0..1, then scratch (i32), then v128
 const LH0 = 0, LTHR = 1;
-const LH1 = 2, LH2 = 3, LH3 = 4, R = 5, Q = 6, W = 7, MIN_A = 8, MIN_B = 9;
-const LANES_I32_LOCALS = 8;
-const VO = 10, VB = 11, VLO = 12, VHI = 13;
+const LH1 = 2, LH2 = 3, LH3 = 4, R = 5, Q = 6, W = 7;
+const LANES_I32_LOCALS = 6;
+const VO = 8, VB = 9, VLO = 10, VHI = 11;
 const LANES_V128_LOCALS = 4;
 const V128 = 0x7b;
 const G_BEST = 1, G_BESTH = 2, G_ACTIVE = 3;
@@ -210,7 +210,6 @@ const laneStep = (j: number) => [
   ...get(R), ...load(4 * j * LANE), ...load(PAIR),
   ...get(laneH[j]), ...c(8), ...shl, ...xor, ...lookup(T_MOD1, laneH[j], 3), ...xor, ...set(laneH[j]),
 ];
-const lanesMin = (a: number, b: number) => [...get(a), ...get(b), ...get(a), ...get(b), ...ltu, ...select];
 /** the stream address of lane j's byte i (R = IDX + 4i) */
 const position = (j: number) => [...get(R), ...c(IDX), ...sub, ...c(2), ...shru, ...c(STAGE + j * LANE), ...add];
 /** lane j's byte at R hit: lane 0's is the answer; a lane still racing (j < ACTIVE) is the best so far */
@@ -224,8 +223,6 @@ const laneHit = (j: number) =>
       ...get(laneH[j]), ...gset(G_BESTH),
       ...end,
     ];
-/** R += 4; continue the enclosing loop while R is inside the lane */
-const nextByte = [...get(R), ...c(4), ...add, ...tee(R), ...c(IDX + 4 * LANE), ...ltu, ...brIf(0)];
 
 const lanesBody = [
   // the pair indexes of the whole block
@@ -246,11 +243,25 @@ const lanesBody = [
   ...c(-1), ...gset(G_BEST), ...c(4), ...gset(G_ACTIVE),
   // the hot loop: each lane's step, then its own test (a branch per lane, not a minimum of the
   // four: a compare-and-branch is one fused op, and it pins the lane's xors before the next lane's
-  // loads, which keeps the live values in registers)
+  // loads, which keeps the live values in registers). A hit in lane 0 returns from inside; a hit
+  // in lane j > 0 leaves the loop (so the loop has no join to carry), is recorded, and the loop
+  // resumes at the next byte: lanes above j did not take this byte in, but they are out of the
+  // race now either way (ACTIVE <= j), so their h no longer matters.
+  ...block, ...loop, ...block, ...block, ...block, ...block,
   ...loop,
-  ...[0, 1, 2, 3].flatMap((j) => [...laneStep(j), ...get(laneH[j]), ...get(LTHR), ...ltu, ...ifThen, ...laneHit(j), ...end]),
+  ...laneStep(0), ...get(LH0), ...get(LTHR), ...ltu, ...ifThen, ...laneHit(0), ...end,
+  ...laneStep(1), ...get(LH1), ...get(LTHR), ...ltu, ...brIf(1),
+  ...laneStep(2), ...get(LH2), ...get(LTHR), ...ltu, ...brIf(2),
+  ...laneStep(3), ...get(LH3), ...get(LTHR), ...ltu, ...brIf(3),
   ...get(R), ...c(4), ...add, ...tee(R), ...c(IDX + 4 * LANE), ...ltu, ...brIf(0),
+  ...br(6),
   ...end,
+  ...end, ...laneHit(1), ...br(2),
+  ...end, ...laneHit(2), ...br(1),
+  ...end, ...laneHit(3),
+  ...end,
+  ...get(R), ...c(4), ...add, ...tee(R), ...c(IDX + 4 * LANE), ...ltu, ...brIf(0),
+  ...end, ...end,
   ...gget(G_BEST), ...c(-1), ...ne, ...ifThen,
   ...gget(G_BESTH), ...gset(0), ...gget(G_BEST), ...ret,
   ...end,
