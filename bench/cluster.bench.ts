@@ -32,12 +32,17 @@
  *   BENCH_DEGRADED=0 …                                          PUT and healthy GET only (no kills)
  *   BENCH_NODE_ARGS="--initial-old-space-size=64" …              node flags for gateway and peers
  *   BENCH_READ_AHEAD=N …                                        the gateway's --read-ahead
+ *   BENCH_GET_REPEAT=N …                                        N healthy GETs (one row each; CPU ms/MiB
+ *      varies ±15 % run to run on this shared machine, so several rows say more than one)
+ *   BENCH_PERF=DIR …   `perf record -g` of the gateway and of all peers during the healthy GETs,
+ *      into DIR/gateway.data and DIR/peers.data; with BENCH_NODE_ARGS=--perf-basic-prof the JS
+ *      frames get names (`perf report -i DIR/peers.data --no-children --sort sym`)
  *   BENCH_PROFILE=1 node --import tsx bench/cluster.bench.ts   instead: PUT only, gateway under
  *      --cpu-prof; prints where its CPU went during the PUT (self time by function and by module,
  *      main thread and worker threads apart)
  */
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +65,8 @@ const wideMiB = Number(process.env.BENCH_WIDE_MIB ?? 256);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const wideOnly = process.env.BENCH_WIDE_ONLY === '1';
 const degraded = process.env.BENCH_DEGRADED !== '0';
+const getRepeat = Math.max(1, Number(process.env.BENCH_GET_REPEAT ?? 1));
+const perfDir = process.env.BENCH_PERF;
 const PART = 16 * MiB;
 const QUEUE = 4;
 const USER = { accessKey: 'BENCHCLUSTERKEY', secretKey: 'bench-cluster-secret-0123456789' };
@@ -249,6 +256,16 @@ function printPhases(rows: { label: string; p: Phase; extra?: string }[]): void 
   }
 }
 
+/** `perf record -g` of `pids` into `file` until the returned stop() (SIGINT; perf writes its file then). */
+function perfRecord(file: string, pids: number[]): () => Promise<void> {
+  const proc: ChildProcess = spawn('perf', ['record', '-g', '-F', '499', '-o', file, '-p', pids.join(',')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  return async () => {
+    proc.kill('SIGINT');
+    await exited;
+  };
+}
+
 /** Baselines on the same bytes in this process: plain file write + fsync, read back + SHA-256. */
 async function baselines(dir: string, data: Buffer): Promise<{ write: Measurement; read: Measurement }> {
   const file = join(dir, 'plain');
@@ -394,12 +411,20 @@ async function mainRun(dir: string, data: Buffer, want: string): Promise<void> {
     const rows: { label: string; p: Phase; extra?: string }[] = [];
     const putP = await phase(`PUT ${totalMiB} MiB (Upload, ${PART / MiB} MiB × ${QUEUE})`, SIZE, gw, pids, logs, idle, (tick) => put(s3, 'big', data, tick));
     rows.push({ label: 'PUT', p: putP });
-    let healthy: GetResult | undefined;
-    const getP = await phase(`GET ${totalMiB} MiB, healthy`, SIZE, gw, pids, logs, idle, async (tick) => {
-      healthy = await get(s3, 'big', undefined, tick);
-    });
     const ok = (r: GetResult | undefined): string => (r?.error ? `FAILED ${r.error.status} ${r.error.name} after ${r.error.afterBytes} B` : r?.sha === want ? 'SHA-256 ok' : 'SHA-256 MISMATCH');
-    rows.push({ label: 'GET healthy', p: getP, extra: ok(healthy) });
+    const stopPerf = perfDir ? [perfRecord(join(perfDir, 'gateway.data'), [gw.pid]), perfRecord(join(perfDir, 'peers.data'), pids)] : [];
+    // the first healthy GET is the baseline of the degraded ones
+    let getP: Phase | undefined;
+    for (let i = 1; i <= getRepeat; i++) {
+      let healthy: GetResult | undefined;
+      const p = await phase(`GET ${totalMiB} MiB, healthy${getRepeat > 1 ? ` #${i}` : ''}`, SIZE, gw, pids, logs, idle, async (tick) => {
+        healthy = await get(s3, 'big', undefined, tick);
+      });
+      getP ??= p;
+      rows.push({ label: `GET healthy${getRepeat > 1 ? ` #${i}` : ''}`, p, extra: ok(healthy) });
+    }
+    for (const stop of stopPerf) await stop();
+    if (!getP) throw new Error('no healthy GET ran');
     report([base.write, putP.m], base.write);
     report([base.read, getP.m], base.read);
 

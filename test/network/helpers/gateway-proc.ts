@@ -2,7 +2,8 @@
  * A real `peerstor` gateway process (the embedded default without -v: it stores no fragments and
  * keeps its index in --state) on the peer network, for tests and benches that need the gateway's
  * own process: its CPU from /proc, SIGKILL, --cpu-prof. Runs `test/cli/run-main.ts` under tsx
- * from sources, `bin/peerstor.js` when compiled. Listens on 127.0.0.1, ephemeral ports.
+ * from sources, the same build's run-main.js when compiled (bin/peerstor.js would always load
+ * dist/). Listens on 127.0.0.1, ephemeral ports.
  *
  * The pino log lines (JSON on stderr) are parsed: `waitForLog` resolves on a matching line, and
  * `onLog` sees every line (the caller keeps what it needs; nothing is buffered here but a short
@@ -19,7 +20,9 @@ const fromSources = import.meta.url.endsWith('.ts');
 // test/network/helpers → repo root (sources) or dist/ (compiled)
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const repo = fromSources ? root : join(root, '..');
-const entry = fromSources ? ['--import', 'tsx', join(root, 'test/cli/run-main.ts')] : [join(repo, 'bin/peerstor.js')];
+// compiled: the run-main.js of the same build, not bin/peerstor.js (which always loads dist/), so a
+// build into another folder (tsc --outDir dist-NAME) runs its own gateway code
+const entry = fromSources ? ['--import', 'tsx', join(root, 'test/cli/run-main.ts')] : [join(root, 'test/cli/run-main.js')];
 
 export interface GatewayProcInit {
   networkKeyFile: string;
