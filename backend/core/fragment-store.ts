@@ -58,6 +58,14 @@ export interface FragmentOpOptions {
    * Corrupt (or serves a good copy from elsewhere). Default false.
    */
   callerVerifies?: boolean;
+  /**
+   * get only: memory for the result. A store that learns the fragment's length before reading its
+   * bytes MAY read them into `allocate(length)` (exactly `length` bytes at offset 0 of an
+   * ArrayBuffer the caller gives up) instead of fresh memory, and return that buffer. A store may
+   * ignore it. The chunk read path passes recycled memory here, so a get does not fault in fresh
+   * pages (and leave garbage) for every fragment it reads.
+   */
+  allocate?: (length: number) => Buffer;
 }
 
 export interface FragmentStore {

@@ -216,7 +216,7 @@ export class DiskFragmentStore implements FragmentStore {
         const file = this.#path(vol, id);
         let bytes: Buffer;
         try {
-          bytes = await readWhole(file, options?.signal);
+          bytes = await readWhole(file, options?.signal, options?.allocate);
         } catch (err) {
           if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') continue;
           if (options?.signal?.aborted) throw options.signal.reason;
@@ -572,13 +572,14 @@ function forgetDir(vol: Volume, hex: string): void {
 }
 
 /** The whole file in one buffer: open, fstat, one read (readFile reads in 512 KiB pieces), close. */
-async function readWhole(file: string, signal?: AbortSignal): Promise<Buffer> {
+async function readWhole(file: string, signal?: AbortSignal, allocate?: (length: number) => Buffer): Promise<Buffer> {
   signal?.throwIfAborted();
   const fh = await open(file, 'r');
   try {
     const size = (await fh.stat()).size;
-    // an ArrayBuffer of its own, like readFile's: the chunk codec moves it to a worker uncopied
-    const buf = Buffer.allocUnsafeSlow(size);
+    // an ArrayBuffer of its own, like readFile's (or the caller's, FragmentOpOptions.allocate): the
+    // chunk codec moves it to a worker uncopied
+    const buf = allocate ? allocate(size) : Buffer.allocUnsafeSlow(size);
     let done = 0;
     while (done < size) {
       signal?.throwIfAborted();

@@ -53,7 +53,10 @@ export class MemoryFragmentStore implements FragmentStore {
       this.#drop(id, held);
       throw new StoreError('Corrupt', `fragment ${id} does not match its hash`);
     }
-    return Buffer.from(held.data);
+    if (!options?.allocate) return Buffer.from(held.data);
+    const out = options.allocate(held.data.length);
+    out.set(held.data);
+    return out;
   }
 
   async has(id: FragmentId, options?: FragmentOpOptions): Promise<boolean> {

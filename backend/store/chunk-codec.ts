@@ -25,6 +25,7 @@ import { chunkIdOf, isSealedCompressed, openChunk, openChunkParts, sealChunkInto
 import { StoreError, isStoreError } from '../core/errors.js';
 import { FRAGMENT_HEADER_BYTES, decodeFragment, fragmentIdOf, writeFragmentHeader } from '../erasure/fragment.js';
 import { ErasureCoder, type ErasureParams } from '../erasure/reed-solomon.js';
+import type { BufferPool } from '../core/buffer-pool.js';
 import { CpuPool, chunkBuffers, copyForTransfer, noteGarbage, transferable, type CpuHandler } from './cpu-pool.js';
 
 export interface EncodedFragment {
@@ -87,6 +88,13 @@ export interface DecodeOptions {
    * for it on a sample of reads (PLAINTEXT_CHECK_EVERY).
    */
   checkPlaintext?: boolean;
+  /**
+   * With `take`: fragments this pool handed out move to the worker whole even when shorter than
+   * their buffer, and every buffer that moved comes back to the pool once the decode is over (the
+   * chunk read path reads fragments into it, so a get reuses warm memory instead of faulting in
+   * fresh pages for every fragment).
+   */
+  recycle?: BufferPool;
 }
 
 export interface EncodeOptions {
@@ -454,8 +462,12 @@ export class ChunkCodec {
     if (!this.#pool) return decodeVerifying(this.#keys, erasure, id, sealedSize, compressed, indexes, headers, shards, ids, checkPlaintext);
     // Moving the caller's fragment buffers (options.take) costs the main thread nothing; packing
     // copies of the shards into one buffer cost it ~0.5 CPU ms per MiB (copy + fresh pages).
-    const shardBufs = options.take ? indexes.map((i) => transferable(fragments[i]!)) : [copyForTransfer(...shards)];
-    const r = await this.#pool.run<{ plain?: ArrayBuffer; bad?: number[] }>(
+    const recycle = options.recycle;
+    const lengths = indexes.map((i) => fragments[i]!.length);
+    const shardBufs = options.take
+      ? indexes.map((i) => (recycle?.owns(fragments[i]!) ? (fragments[i]!.buffer as ArrayBuffer) : transferable(fragments[i]!)))
+      : [copyForTransfer(...shards)];
+    const r = await this.#pool.run<{ plain?: ArrayBuffer; bad?: number[]; spent?: ArrayBuffer[] }>(
       'codec/decode',
       {
         keys: this.#keyBytes,
@@ -466,12 +478,14 @@ export class ChunkCodec {
         indexes,
         shards: shardBufs,
         whole: options.take === true,
+        lengths,
         headers,
         ids,
         checkPlaintext,
       },
       shardBufs,
     );
+    if (recycle) for (const b of r.spent ?? []) recycle.give(b);
     if (r.bad && r.bad.length > 0) return { bad: r.bad };
     return { plain: Buffer.from(r.plain!) };
   }
@@ -538,21 +552,25 @@ export const codecHandlers: Record<string, CpuHandler> = {
     /** one packed buffer of the shards, or (whole) each chosen fragment, header included */
     shards: ArrayBuffer[];
     whole: boolean;
+    /** (whole) each fragment's length: its buffer may be longer */
+    lengths: number[];
     headers: Uint8Array;
     ids?: string[];
     checkPlaintext: boolean;
   }) => {
     let views: Buffer[];
     if (args.whole) {
-      views = args.shards.map((b) => Buffer.from(b).subarray(FRAGMENT_HEADER_BYTES));
+      views = args.shards.map((b, i) => Buffer.from(b, 0, args.lengths[i]).subarray(FRAGMENT_HEADER_BYTES));
     } else {
       const all = Buffer.from(args.shards[0]);
       const size = all.length / args.indexes.length;
       views = args.indexes.map((_, i) => all.subarray(i * size, (i + 1) * size));
     }
     const r = await decodeVerifying(keysFrom(args.keys), args.erasure, args.id, args.sealedSize, args.compressed, args.indexes, args.headers, views, args.ids, args.checkPlaintext);
-    if (r.bad) return { result: { bad: r.bad } };
-    const out = transferable(r.plain!);
-    return { result: { plain: out }, transfer: [out] };
+    // whole fragments go back to the caller for reuse (DecodeOptions.recycle); nothing here keeps a view
+    const out = r.plain ? transferable(r.plain) : undefined;
+    const spent = args.whole ? args.shards.filter((b) => b !== out) : [];
+    if (!out) return { result: { bad: r.bad, spent }, transfer: spent };
+    return { result: { plain: out, spent }, transfer: [out, ...spent] };
   },
 };

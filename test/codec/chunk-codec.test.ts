@@ -7,6 +7,7 @@ import { createMasterKey, deriveTenantKeys } from '../../backend/crypto/keys.js'
 import { chunkIdOf, sealChunk } from '../../backend/crypto/seal.js';
 import { ErasureCoder } from '../../backend/erasure/reed-solomon.js';
 import { isStoreError } from '../../backend/core/errors.js';
+import { BufferPool } from '../../backend/core/buffer-pool.js';
 
 const pool = new CpuPool(2);
 after(() => pool.close());
@@ -191,6 +192,28 @@ test('checkPlaintext: a chunk sealed under an id that is not its HMAC passes the
     damaged[2]![50] ^= 1;
     await assert.rejects(codec.decodeChecked(wrongId, c.sealedSize, false, damaged, undefined, { checkPlaintext: false }), corrupt);
   }
+});
+
+test('recycle: pooled fragments move to the worker whole (even in a larger buffer) and come back to the pool', async () => {
+  const p = randomBytes(300_000);
+  const c = await pooled.encode(p);
+  const recycle = new BufferPool({ granule: 4096, maxIdleBytes: 2 ** 20 });
+  // as the read path has them: each fragment at offset 0 of a pooled buffer of a larger size class
+  const inPool = c.fragments.map((f) => {
+    const b = recycle.take(f.bytes.length, f.bytes.length + 5000);
+    b.set(f.bytes);
+    return b;
+  });
+  assert.ok(inPool[0].buffer.byteLength > inPool[0].length);
+  const r = await pooled.decodeChecked(c.id, c.sealedSize, false, inPool, undefined, { take: true, recycle });
+  assert.ok(r.plain?.equals(p));
+  // the k data fragments decode used were moved (detached here) and given back
+  assert.equal(inPool[0].length, 0);
+  assert.equal(inPool[10].length, c.fragments[10].bytes.length, 'parity was not needed, not moved');
+  assert.equal(recycle.idleBytes, 10 * inPool[10].buffer.byteLength);
+  const reusedBefore = recycle.stats.reused;
+  recycle.take(c.fragments[0].bytes.length);
+  assert.ok(recycle.stats.reused > reusedBefore, 'a later take reuses a returned buffer');
 });
 
 test('a given id is used as is; chunkId matches the keyed HMAC', async () => {
