@@ -11,14 +11,15 @@ import type { RollingKernel } from './kernel.js';
 import { TABLE_ENTRIES, T_MOD1, T_MOD4, T_OUT, T_SUB } from './tables.js';
 import { WINDOW_SIZE } from './params.js';
 
-/** bytes per lane of lanes(); one call scans LANE_BLOCK bytes */
-const LANE = 8192;
-const LANE_BLOCK = 4 * LANE;
-/** memory layout: tables at 0; PAIR (SUB[b] ^ OUT0[o] at (b << 8 | o) * 4); the staged window
- *  (64 bytes) and a block of input at STAGE; lanes()' pair indexes of that block at IDX */
-const PAIR = 16384;
-const PAIR_ENTRIES = 65536;
-const STAGE = PAIR + 4 * PAIR_ENTRIES + 4096;
+/** bytes per lane of lanes(); one call scans LANE_BLOCK bytes (exported for tests, which put cuts
+ *  in each lane and on the lanes' edges). A block costs a few hundred bytes' worth of priming and
+ *  setup; the last one of a range scans all four lanes to their end even when the cut is early in
+ *  lane 1..3, about LANE/2 four-lane turns lost per cut: small against a chunk's ≥ 48 KiB. */
+export const LANE = 8192;
+export const LANE_BLOCK = 4 * LANE;
+/** memory layout: tables at 0; the staged window (64 bytes) and a block of input at STAGE;
+ *  lanes()' table offsets of that block's bytes at IDX */
+const STAGE = 16384;
 const IDX = STAGE + LANE_BLOCK + 4096;
 const PAGES = Math.ceil((IDX + 4 * LANE_BLOCK) / 65536);
 
@@ -53,6 +54,7 @@ const gset = (i: number) => [0x24, ...uleb(i)];
 /** i32.load with alignment hint 4 and a constant byte offset */
 const load = (offset: number) => [0x28, 2, ...uleb(offset)];
 const load8 = (offset: number) => [0x2d, 0, ...uleb(offset)];
+const load16 = (offset: number) => [0x2f, 1, ...uleb(offset)];
 const c = (v: number) => [0x41, ...sleb(v | 0)];
 const ne = [0x47];
 const ltu = [0x49];
@@ -159,13 +161,17 @@ const body = [
 // (ACTIVE = j; their later hits are behind it) while the lanes below keep going, since any hit of
 // theirs comes first; a hit in lane 0 is the answer at once.
 //
-// Four chains make the loop throughput-bound, so it is shaped to issue few instructions:
-// - the data terms SUB[b] ^ OUT0[o] of a byte come from one lookup in PAIR (65536 entries, built
-//   per key), indexed by (b << 8 | o) * 4, which a SIMD pass computes for the whole block first
-//   (16 bytes per turn), so a step is: 2 loads, then h = (h << 8) ^ data ^ MOD1[h >>> 24];
+// Four chains make the loop throughput-bound, so it is shaped to issue few instructions (about
+// ten per lane and byte, no spills; check with node --print-wasm-code after changing it):
+// - a SIMD pass first writes, for each byte i of the block, the table offsets o*4 and b*4 of its
+//   outgoing and incoming bytes as two u16 at IDX + 4i (wasm has no scaled addressing, so this
+//   saves a shift and a byte load per lookup in the loop);
 // - the block sits at a fixed address, so the loop's pointer is compared with a constant;
 // - what only a hit touches (the best hit so far, the lanes still racing) lives in globals, so the
-//   loop keeps the four chains and the pointer in registers.
+//   loop keeps the four chains and the pointer in registers;
+// - two bytes per turn, so the loop's stack check and back edge are paid half as often.
+// (A 65536-entry table of SUB[b] ^ OUT0[o] saves two more instructions, but its 256 KiB miss L1
+// and it measured 10 % slower.)
 
 // locals of lanes(h0, thr): params 0..1, then scratch (i32), then v128
 const LH0 = 0, LTHR = 1;
@@ -182,22 +188,23 @@ const simd = (op: number) => [0xfd, ...uleb(op)];
 const v128Load = (offset: number) => [...simd(0x00), 4, ...uleb(offset)];
 const v128Store = (offset: number) => [...simd(0x0b), 4, ...uleb(offset)];
 const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
-const extendLowU16 = simd(0xa9);
-const extendHighU16 = simd(0xaa);
-const shlX4 = simd(0xab);
-/** (o, b) byte pairs as little-endian u16 o | b << 8: positions 0..7 and 8..15 */
+/** i16x8.extend_low_i8x16_u / extend_high_i8x16_u / i16x8.shl */
+const widenLow = simd(0x89);
+const widenHigh = simd(0x8a);
+const shl16 = simd(0x8b);
+/** bytes o0 b0 o1 b1 … of positions 0..7 (then 8..15) from the vectors (o, b) */
 const PAIR_LO = Array.from({ length: 16 }, (_, k) => (k & 1 ? 16 : 0) + (k >> 1));
 const PAIR_HI = PAIR_LO.map((v) => v + 8);
 
-/** idx = (b << 8 | o) * 4 for 16 positions: o at Q, b at Q + 64; written as 16 u32 at W */
+/** 16 positions: o at Q, b at Q + 64, written as u16 pairs (o*4, b*4) at W */
 const pairTurn = [
   ...get(Q), ...v128Load(0), ...set(VO),
   ...get(Q), ...v128Load(WINDOW_SIZE), ...set(VB),
   ...get(VO), ...get(VB), ...shuffle(PAIR_LO), ...set(VLO),
   ...get(VO), ...get(VB), ...shuffle(PAIR_HI), ...set(VHI),
   ...[VLO, VHI].flatMap((v, k) => [
-    ...get(W), ...get(v), ...extendLowU16, ...c(2), ...shlX4, ...v128Store(32 * k),
-    ...get(W), ...get(v), ...extendHighU16, ...c(2), ...shlX4, ...v128Store(32 * k + 16),
+    ...get(W), ...get(v), ...widenLow, ...c(2), ...shl16, ...v128Store(32 * k),
+    ...get(W), ...get(v), ...widenHigh, ...c(2), ...shl16, ...v128Store(32 * k + 16),
   ]),
 ];
 /** priming lane j: the byte at Q + j*LANE comes in, an empty-window byte (S = 0, OUT = 0) leaves */
@@ -207,7 +214,8 @@ const prime = (j: number) => [
 ];
 /** lane j takes in its byte i, where R = IDX + 4i */
 const laneStep = (j: number) => [
-  ...get(R), ...load(4 * j * LANE), ...load(PAIR),
+  ...get(R), ...load16(4 * j * LANE), ...load(T_OUT * 4),
+  ...get(R), ...load16(4 * j * LANE + 2), ...load(T_SUB * 4), ...xor,
   ...get(laneH[j]), ...c(8), ...shl, ...xor, ...lookup(T_MOD1, laneH[j], 3), ...xor, ...set(laneH[j]),
 ];
 /** the stream address of lane j's byte i (R = IDX + 4i) */
@@ -224,8 +232,16 @@ const laneHit = (j: number) =>
       ...end,
     ];
 
+/** the four lanes take in their byte at R; a hit branches to the enclosing blocks 1..3 (lanes 1..3) */
+const lanesRound = [
+  ...laneStep(0), ...get(LH0), ...get(LTHR), ...ltu, ...ifThen, ...laneHit(0), ...end,
+  ...laneStep(1), ...get(LH1), ...get(LTHR), ...ltu, ...brIf(1),
+  ...laneStep(2), ...get(LH2), ...get(LTHR), ...ltu, ...brIf(2),
+  ...laneStep(3), ...get(LH3), ...get(LTHR), ...ltu, ...brIf(3),
+];
+
 const lanesBody = [
-  // the pair indexes of the whole block
+  // the table offsets of the whole block
   ...c(STAGE - WINDOW_SIZE), ...set(Q), ...c(IDX), ...set(W),
   ...loop,
   ...pairTurn,
@@ -249,10 +265,9 @@ const lanesBody = [
   // race now either way (ACTIVE <= j), so their h no longer matters.
   ...block, ...loop, ...block, ...block, ...block, ...block,
   ...loop,
-  ...laneStep(0), ...get(LH0), ...get(LTHR), ...ltu, ...ifThen, ...laneHit(0), ...end,
-  ...laneStep(1), ...get(LH1), ...get(LTHR), ...ltu, ...brIf(1),
-  ...laneStep(2), ...get(LH2), ...get(LTHR), ...ltu, ...brIf(2),
-  ...laneStep(3), ...get(LH3), ...get(LTHR), ...ltu, ...brIf(3),
+  ...lanesRound,
+  ...get(R), ...c(4), ...add, ...tee(R), ...c(IDX + 4 * LANE), ...geu, ...brIf(6),
+  ...lanesRound,
   ...get(R), ...c(4), ...add, ...tee(R), ...c(IDX + 4 * LANE), ...ltu, ...brIf(0),
   ...br(6),
   ...end,
@@ -299,7 +314,6 @@ interface Instance {
   h: { value: number };
   mem8: Uint8Array;
   tables: Int32Array;
-  pair: Int32Array;
   owner: Int32Array | undefined;
 }
 
@@ -318,7 +332,6 @@ function instance(): Instance | null {
       h: inst.exports.h as Instance['h'],
       mem8: new Uint8Array(mem.buffer),
       tables: new Int32Array(mem.buffer, 0, TABLE_ENTRIES),
-      pair: new Int32Array(mem.buffer, PAIR, PAIR_ENTRIES),
       owner: undefined,
     };
   } catch {
@@ -326,22 +339,6 @@ function instance(): Instance | null {
     shared = null;
   }
   return shared;
-}
-
-/** PAIR for a key's tables (256 KiB), kept while the tables are in use */
-const pairTables = new WeakMap<Int32Array, Int32Array>();
-
-function pairTable(table: Int32Array): Int32Array {
-  let pair = pairTables.get(table);
-  if (!pair) {
-    pair = new Int32Array(PAIR_ENTRIES);
-    for (let b = 0; b < 256; b++) {
-      const s = table[T_SUB + b];
-      for (let o = 0; o < 256; o++) pair[(b << 8) | o] = s ^ table[T_OUT + o];
-    }
-    pairTables.set(table, pair);
-  }
-  return pair;
 }
 
 /** The WASM kernel for `table`, or undefined when WebAssembly cannot be used here. */
@@ -357,7 +354,6 @@ export function createWasmKernel(table: Int32Array): RollingKernel | undefined {
     roll(buf: Uint8Array, from: number, to: number, h: number, threshold: number): number {
       if (w.owner !== table) {
         w.tables.set(table);
-        w.pair.set(pairTable(table));
         w.owner = table;
       }
       const thr = threshold | 0;
