@@ -1,8 +1,14 @@
 /**
  * WebAssembly rolling kernel, assembled at load time from the opcodes below (no toolchain, no
- * binary blob in the repository: this file is the source). It computes four positions per loop
- * turn: the loop-carried chain jumps four bytes with the MOD4 tables, and the three positions in
- * between hang off it (see tables.ts for the algebra). About twice the plain JS kernel's speed.
+ * binary blob in the repository: this file is the source). Two functions:
+ * - lanes() scans a block of LANE_BLOCK bytes as LANES independent chains (the fingerprint depends
+ *   only on the window, so each lane can start anywhere); the wrapper sends every whole block of a
+ *   range through it. About twice roll()'s speed and 3× the plain JS kernel's.
+ * - roll() scans what is left one chain at a time, four positions per loop turn: the loop-carried
+ *   chain jumps four bytes with the MOD4 tables, and the three positions in between hang off it
+ *   (see tables.ts for the algebra).
+ * Both need WebAssembly SIMD (Node ≥ 16.4); without it createWasmKernel returns undefined and the
+ * chunker uses the JS kernel.
  *
  * One instance per thread is shared by all chunkers: roll() is synchronous, so it copies the
  * calling chunker's tables into the instance's memory when another chunker used it last.
@@ -13,10 +19,12 @@ import { WINDOW_SIZE } from './params.js';
 
 /** bytes per lane of lanes(); one call scans LANE_BLOCK bytes (exported for tests, which put cuts
  *  in each lane and on the lanes' edges). A block costs a few hundred bytes' worth of priming and
- *  setup; the last one of a range scans all four lanes to their end even when the cut is early in
- *  lane 1..3, about LANE/2 four-lane turns lost per cut: small against a chunk's ≥ 48 KiB. */
+ *  setup; the last one of a range scans all lanes to their end even when the cut is early in lane
+ *  1.., about LANE/2 turns lost per cut: small against a chunk's ≥ 48 KiB. */
 export const LANE = 8192;
-export const LANE_BLOCK = 4 * LANE;
+/** independent chains in lanes() */
+export const LANES = 6;
+export const LANE_BLOCK = LANES * LANE;
 /** memory layout: tables at 0; the staged window (64 bytes) and a block of input at STAGE;
  *  lanes()' table offsets of that block's bytes at IDX */
 const STAGE = 16384;
@@ -151,38 +159,43 @@ const body = [
   ...end,
 ];
 
-// ---- lanes(h, thr): four independent chains over the block at [STAGE, STAGE + LANE_BLOCK) ----------
-// The fingerprint depends only on the 64-byte window, so the block is cut into four contiguous
-// lanes of LANE bytes, stepped together one byte each per turn: four independent dependency chains
-// keep the core busy where one chain (even the MOD4 jump above) waits on its own table loads.
-// Lane 0 continues from h; lanes 1..3 are primed over the 64 bytes before their start from an
+// ---- lanes(h, thr): LANES independent chains over the block at [STAGE, STAGE + LANE_BLOCK) -------
+// The fingerprint depends only on the 64-byte window, so the block is cut into LANES contiguous
+// lanes of LANE bytes, stepped together one byte each per turn: independent dependency chains keep
+// the core busy where one chain (even the MOD4 jump above) waits on its own table loads (a step is
+// shift, mask, load, xor: about 8 cycles of latency).
+// Lane 0 continues from h; lanes 1.. are primed over the 64 bytes before their start from an
 // empty window (h = 0, no OUT term: S(zeroByte) = 0, so that is exactly the window's fingerprint).
 // The first cut of the block is the lowest lane's first hit: a hit in lane j retires lanes >= j
 // (ACTIVE = j; their later hits are behind it) while the lanes below keep going, since any hit of
 // theirs comes first; a hit in lane 0 is the answer at once.
 //
-// Four chains make the loop throughput-bound, so it is shaped to issue few instructions (about
-// ten per lane and byte, no spills; check with node --print-wasm-code after changing it):
+// With several chains the loop is bound by both latency and issue width, so it is shaped to issue
+// few instructions (13 per lane and byte, no spills; check with node --print-wasm-code after any
+// change, in the lanes function's TurboFan code):
 // - a SIMD pass first writes, for each byte i of the block, the table offsets o*4 and b*4 of its
 //   outgoing and incoming bytes as two u16 at IDX + 4i (wasm has no scaled addressing, so this
 //   saves a shift and a byte load per lookup in the loop);
 // - the block sits at a fixed address, so the loop's pointer is compared with a constant;
 // - what only a hit touches (the best hit so far, the lanes still racing) lives in globals, so the
-//   loop keeps the four chains and the pointer in registers;
+//   loop keeps the chains and the pointer in registers;
 // - two bytes per turn, so the loop's stack check and back edge are paid half as often.
-// (A 65536-entry table of SUB[b] ^ OUT0[o] saves two more instructions, but its 256 KiB miss L1
-// and it measured 10 % slower.)
+// Measured on the build machine (Zen 4), per MiB hashed: 4 lanes 1.19 CPU ms, 6 lanes 1.12, 8
+// lanes 1.30 (x64 runs out of registers and TurboFan spills). Tried and slower: a 65536-entry table
+// of SUB[b] ^ OUT0[o] (two instructions less, but its 256 KiB miss L1: +10 %); keeping h rotated
+// to save the mask (one instruction less, one cycle more on the chain: +8 %).
 
 // locals of lanes(h0, thr): params 0..1, then scratch (i32), then v128
 const LH0 = 0, LTHR = 1;
-const LH1 = 2, LH2 = 3, LH3 = 4, R = 5, Q = 6, W = 7;
-const LANES_I32_LOCALS = 6;
-const VO = 8, VB = 9, VLO = 10, VHI = 11;
+/** h of lanes 1.. */
+const laneH = [LH0, ...Array.from({ length: LANES - 1 }, (_, j) => 2 + j)];
+const R = LANES + 1, Q = LANES + 2, W = LANES + 3;
+const LANES_I32_LOCALS = LANES + 2;
+const VO = W + 1, VB = W + 2, VLO = W + 3, VHI = W + 4;
 const LANES_V128_LOCALS = 4;
 const V128 = 0x7b;
 const G_BEST = 1, G_BESTH = 2, G_ACTIVE = 3;
 const gget = (i: number) => [0x23, ...uleb(i)];
-const laneH = [LH0, LH1, LH2, LH3];
 // SIMD opcodes (0xfd prefix); memarg alignment 2^4
 const simd = (op: number) => [0xfd, ...uleb(op)];
 const v128Load = (offset: number) => [...simd(0x00), 4, ...uleb(offset)];
@@ -232,13 +245,13 @@ const laneHit = (j: number) =>
       ...end,
     ];
 
-/** the four lanes take in their byte at R; a hit branches to the enclosing blocks 1..3 (lanes 1..3) */
+/** every lane takes in its byte at R; a hit in lane j > 0 branches to the enclosing block j */
 const lanesRound = [
   ...laneStep(0), ...get(LH0), ...get(LTHR), ...ltu, ...ifThen, ...laneHit(0), ...end,
-  ...laneStep(1), ...get(LH1), ...get(LTHR), ...ltu, ...brIf(1),
-  ...laneStep(2), ...get(LH2), ...get(LTHR), ...ltu, ...brIf(2),
-  ...laneStep(3), ...get(LH3), ...get(LTHR), ...ltu, ...brIf(3),
+  ...laneH.slice(1).flatMap((h, i) => [...laneStep(i + 1), ...get(h), ...get(LTHR), ...ltu, ...brIf(i + 1)]),
 ];
+/** lanes 1.. as indexes */
+const upperLanes = laneH.slice(1).map((_, i) => i + 1);
 
 const lanesBody = [
   // the table offsets of the whole block
@@ -248,39 +261,39 @@ const lanesBody = [
   ...get(W), ...c(64), ...add, ...set(W),
   ...get(Q), ...c(16), ...add, ...tee(Q), ...c(STAGE - WINDOW_SIZE + LANE_BLOCK), ...ltu, ...brIf(0),
   ...end,
-  // lanes 1..3 take in the 64 bytes before their start
-  ...c(0), ...set(LH1), ...c(0), ...set(LH2), ...c(0), ...set(LH3),
+  // lanes 1.. take in the 64 bytes before their start
+  ...upperLanes.flatMap((j) => [...c(0), ...set(laneH[j])]),
   ...c(STAGE - WINDOW_SIZE), ...set(Q),
   ...loop,
-  ...prime(1), ...prime(2), ...prime(3),
+  ...upperLanes.flatMap(prime),
   ...get(Q), ...c(1), ...add, ...tee(Q), ...c(STAGE), ...ltu, ...brIf(0),
   ...end,
   ...c(IDX), ...set(R),
-  ...c(-1), ...gset(G_BEST), ...c(4), ...gset(G_ACTIVE),
-  // the hot loop: each lane's step, then its own test (a branch per lane, not a minimum of the
-  // four: a compare-and-branch is one fused op, and it pins the lane's xors before the next lane's
+  ...c(-1), ...gset(G_BEST), ...c(LANES), ...gset(G_ACTIVE),
+  // the hot loop: each lane's step, then its own test (a branch per lane, not a minimum of all
+  // lanes: a compare-and-branch is one fused op, and it pins the lane's xors before the next lane's
   // loads, which keeps the live values in registers). A hit in lane 0 returns from inside; a hit
   // in lane j > 0 leaves the loop (so the loop has no join to carry), is recorded, and the loop
   // resumes at the next byte: lanes above j did not take this byte in, but they are out of the
   // race now either way (ACTIVE <= j), so their h no longer matters.
-  ...block, ...loop, ...block, ...block, ...block, ...block,
+  // blocks: done, the outer loop, next, one per upper lane (lane LANES-1 outermost), inner loop
+  ...block, ...loop, ...block, ...upperLanes.flatMap(() => block),
   ...loop,
   ...lanesRound,
-  ...get(R), ...c(4), ...add, ...tee(R), ...c(IDX + 4 * LANE), ...geu, ...brIf(6),
+  ...get(R), ...c(4), ...add, ...tee(R), ...c(IDX + 4 * LANE), ...geu, ...brIf(LANES + 2),
   ...lanesRound,
   ...get(R), ...c(4), ...add, ...tee(R), ...c(IDX + 4 * LANE), ...ltu, ...brIf(0),
-  ...br(6),
+  ...br(LANES + 2),
   ...end,
-  ...end, ...laneHit(1), ...br(2),
-  ...end, ...laneHit(2), ...br(1),
-  ...end, ...laneHit(3),
+  // the end of lane j's block: its handler, then on to `next`
+  ...upperLanes.flatMap((j) => [...end, ...laneHit(j), ...(j < LANES - 1 ? br(LANES - 1 - j) : [])]),
   ...end,
   ...get(R), ...c(4), ...add, ...tee(R), ...c(IDX + 4 * LANE), ...ltu, ...brIf(0),
   ...end, ...end,
   ...gget(G_BEST), ...c(-1), ...ne, ...ifThen,
   ...gget(G_BESTH), ...gset(0), ...gget(G_BEST), ...ret,
   ...end,
-  ...get(LH3), ...gset(0), ...c(-1),
+  ...get(laneH[LANES - 1]), ...gset(0), ...c(-1),
   ...end,
 ];
 
