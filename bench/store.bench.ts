@@ -45,7 +45,12 @@ function show(results: Measurement[], baseline: Measurement): void {
 const dir = await mkdtemp(join(tmpdir(), 'peerstor-bench-store-'));
 const logger = silentLogger();
 const fragments = await DiskFragmentStore.open({ volumes: [{ path: join(dir, 'vol'), mode: 'rw' }], logger });
-const stores = await PeerStore.open({ stateDir: join(dir, 'state'), kdfIterations: 1000, maxConcurrentChunks: Number(process.env.BENCH_CHUNKS_IN_FLIGHT ?? 4), readAhead: Number(process.env.BENCH_READ_AHEAD ?? 2) }, { logger, placement: new LocalPlacement({ store: fragments, logger }) });
+/** an env override, else undefined: PeerStore's own default (what the product runs with) */
+const envNumber = (name: string): number | undefined => (process.env[name] === undefined ? undefined : Number(process.env[name]));
+const stores = await PeerStore.open(
+  { stateDir: join(dir, 'state'), kdfIterations: 1000, maxConcurrentChunks: envNumber('BENCH_CHUNKS_IN_FLIGHT'), readAhead: envNumber('BENCH_READ_AHEAD') },
+  { logger, placement: new LocalPlacement({ store: fragments, logger }) },
+);
 const store = await stores.open({ accessKey: 'bench', secretKey: 'bench-secret' });
 await store.createBucket('bench');
 
@@ -111,15 +116,26 @@ async function rss(): Promise<void> {
     };
     let maxRss = 0;
     let atMax = process.memoryUsage();
+    /** chunk pool buffers handed out and not given back (in flight, or being cut) at the max */
+    const poolOut = (): number => chunkBuffers.stats.allocated - chunkBuffers.stats.dropped - chunkBuffers.idleBytes;
+    let poolAtMax = { out: 0, idle: 0 };
+    const trace = process.env.BENCH_RSS_TRACE !== undefined;
+    let lastTrace = 0;
     let breakdown = '';
     let lastBreakdown = 0;
     const before = await statusRss();
+    const beforeBreakdown = await rssBreakdown();
     const timer = setInterval(
       () =>
         void statusRss().then((r) => {
+          if (trace && Date.now() - lastTrace > 2000) {
+            lastTrace = Date.now();
+            console.log(`  RSS ${(r / MiB).toFixed(0)} MiB, chunk pool out ${(poolOut() / MiB).toFixed(0)} idle ${(chunkBuffers.idleBytes / MiB).toFixed(0)}`);
+          }
           if (r > maxRss) {
             maxRss = r;
             atMax = process.memoryUsage();
+            poolAtMax = { out: poolOut(), idle: chunkBuffers.idleBytes };
             // smaps is slow to read: at most once a second, near a new maximum
             if (Date.now() - lastBreakdown > 1000) {
               lastBreakdown = Date.now();
@@ -134,9 +150,11 @@ async function rss(): Promise<void> {
     report([big]);
     const mib = (n: number): string => `${(n / MiB).toFixed(0)} MiB`;
     console.log(`max RSS during the ${rssGiB} GiB put: ${mib(maxRss)} (target ≤ 300 MiB); before the put ${mib(before)}`);
+    console.log(`  before the put, resident by mapping: ${beforeBreakdown}`);
     console.log(`  near the max, resident by mapping: ${breakdown}`);
     const pool = chunkBuffers.stats;
     console.log(`  main-thread chunk buffer pool: ${mib(pool.allocated)} allocated, ${mib(pool.reused)} reused, ${mib(pool.dropped)} dropped, ${mib(chunkBuffers.idleBytes)} idle at the end`);
+    console.log(`  at the max: chunk pool ${mib(poolAtMax.out)} handed out, ${mib(poolAtMax.idle)} idle`);
     console.log(`  at the max: JS heap ${mib(atMax.heapUsed)} of ${mib(atMax.heapTotal)}, external ${mib(atMax.external)}, array buffers ${mib(atMax.arrayBuffers)}`);
   }
 }
