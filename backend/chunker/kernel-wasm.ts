@@ -297,21 +297,25 @@ const lanesBody = [
   ...end,
 ];
 
-function assemble(): Uint8Array {
+/** The module; without `withLanes` just roll() (no SIMD needed, for engines that refuse it). */
+function assemble(withLanes: boolean): Uint8Array {
   const func = [...vec([[SCRATCH_LOCALS, I32]]), ...body];
   const lanesFunc = [...vec([[LANES_I32_LOCALS, I32], [LANES_V128_LOCALS, V128]]), ...lanesBody];
+  const lanes = <T>(...items: T[]): T[] => (withLanes ? items : []);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([
       [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])], // 0: (i32 x4) -> i32
       [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])], // 1: (i32 x2) -> i32
     ])),
-    ...section(3, vec([[0], [1]])), // roll: type 0, lanes: type 1
+    ...section(3, vec([[0], ...lanes([1])])), // roll: type 0, lanes: type 1
     ...section(5, vec([[0x00, ...uleb(PAGES)]])), // memory, fixed size
     // mutable globals: h (exported), then lanes()' best hit, its h, and the lanes still racing
     ...section(6, vec([0, 1, 2, 3].map(() => [I32, 0x01, ...c(0), ...end]))),
-    ...section(7, vec([[...name('roll'), 0x00, 0], [...name('lanes'), 0x00, 1], [...name('mem'), 0x02, 0], [...name('h'), 0x03, 0]])),
-    ...section(10, vec([[...uleb(func.length), ...func], [...uleb(lanesFunc.length), ...lanesFunc]])),
+    ...section(7, vec([
+      [...name('roll'), 0x00, 0], ...lanes([...name('lanes'), 0x00, 1]), [...name('mem'), 0x02, 0], [...name('h'), 0x03, 0],
+    ])),
+    ...section(10, vec([[...uleb(func.length), ...func], ...lanes([...uleb(lanesFunc.length), ...lanesFunc])])),
   ]);
 }
 
@@ -323,7 +327,8 @@ interface WasmApi {
 
 interface Instance {
   roll(p: number, end: number, h: number, thr: number): number;
-  lanes(h: number, thr: number): number;
+  /** absent where the engine refused the SIMD pass */
+  lanes: ((h: number, thr: number) => number) | undefined;
   h: { value: number };
   mem8: Uint8Array;
   tables: Int32Array;
@@ -335,13 +340,20 @@ let shared: Instance | null | undefined;
 function instance(): Instance | null {
   if (shared !== undefined) return shared;
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  const compile = (withLanes: boolean) => new wasm!.Instance(new wasm!.Module(assemble(withLanes)), {});
   try {
     if (!wasm) throw new Error('no WebAssembly');
-    const inst = new wasm.Instance(new wasm.Module(assemble()), {});
+    let inst;
+    try {
+      inst = compile(true);
+    } catch {
+      // an engine without WebAssembly SIMD: one chain at a time is still twice the JS kernel
+      inst = compile(false);
+    }
     const mem = inst.exports.mem as { buffer: ArrayBuffer };
     shared = {
       roll: inst.exports.roll as Instance['roll'],
-      lanes: inst.exports.lanes as Instance['lanes'],
+      lanes: inst.exports.lanes as Instance['lanes'] | undefined,
       h: inst.exports.h as Instance['h'],
       mem8: new Uint8Array(mem.buffer),
       tables: new Int32Array(mem.buffer, 0, TABLE_ENTRIES),
@@ -354,10 +366,16 @@ function instance(): Instance | null {
   return shared;
 }
 
+export interface WasmKernelInit {
+  /** false: never use lanes(), one chain at a time (the bench's reference for what lanes gain) */
+  lanes?: boolean;
+}
+
 /** The WASM kernel for `table`, or undefined when WebAssembly cannot be used here. */
-export function createWasmKernel(table: Int32Array): RollingKernel | undefined {
+export function createWasmKernel(table: Int32Array, init: WasmKernelInit = {}): RollingKernel | undefined {
   const w = instance();
   if (!w) return undefined;
+  const lanes = init.lanes === false ? undefined : w.lanes;
   let last = 0;
   return {
     kind: 'wasm',
@@ -374,7 +392,7 @@ export function createWasmKernel(table: Int32Array): RollingKernel | undefined {
       for (let start = from; start < to; ) {
         const len = Math.min(LANE_BLOCK, to - start);
         w.mem8.set(buf.subarray(start - WINDOW_SIZE, start + len), STAGE - WINDOW_SIZE);
-        const r = len === LANE_BLOCK ? w.lanes(h, thr) : w.roll(STAGE, STAGE + len, h, thr);
+        const r = len === LANE_BLOCK && lanes ? lanes(h, thr) : w.roll(STAGE, STAGE + len, h, thr);
         h = w.h.value;
         if (r >= 0) {
           last = h;

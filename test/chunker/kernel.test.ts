@@ -168,3 +168,12 @@ test('kernels of different keys share the WASM instance without disturbing each 
     assert.equal(k2.h, js2.h, `key 2, round ${round}: h`);
   }
 });
+
+test('the WASM kernel without lanes (one chain, as where SIMD is refused) agrees too', () => {
+  const oneChain = createWasmKernel(table, { lanes: false })!;
+  const buf = stream(2 * LANE_BLOCK + 99, 7);
+  plantZero(buf, WINDOW_SIZE + LANE_BLOCK + 3 * LANE + 5);
+  for (const threshold of [0, 1, 2 ** 18, U32_MAX]) {
+    agree(oneChain, buf, WINDOW_SIZE + 1, buf.length, threshold, `one chain, thr ${threshold}`);
+  }
+});
