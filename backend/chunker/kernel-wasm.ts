@@ -3,11 +3,13 @@
  * binary blob in the repository: this file is the source). Two functions:
  * - lanes() scans a block of LANE_BLOCK bytes as LANES independent chains (the fingerprint depends
  *   only on the window, so each lane can start anywhere); the wrapper sends every whole block of a
- *   range through it. About twice roll()'s speed and 3× the plain JS kernel's.
+ *   range through it. 1.7–2× roll()'s speed, 3.5× the plain JS kernel's (the `roll …` lines of
+ *   bench/chunker.bench.ts).
  * - roll() scans what is left one chain at a time, four positions per loop turn: the loop-carried
  *   chain jumps four bytes with the MOD4 tables, and the three positions in between hang off it
  *   (see tables.ts for the algebra).
- * Both need WebAssembly SIMD (Node ≥ 16.4); without it createWasmKernel returns undefined and the
+ * lanes() needs WebAssembly SIMD (Node ≥ 16.4); an engine that refuses it gets a module with roll()
+ * alone. Without WebAssembly at all (node --jitless) createWasmKernel returns undefined and the
  * chunker uses the JS kernel.
  *
  * One instance per thread is shared by all chunkers: roll() is synchronous, so it copies the
@@ -187,7 +189,7 @@ const body = [
 
 // locals of lanes(h0, thr): params 0..1, then scratch (i32), then v128
 const LH0 = 0, LTHR = 1;
-/** h of lanes 1.. */
+/** the h local of each lane (lane 0's is the parameter) */
 const laneH = [LH0, ...Array.from({ length: LANES - 1 }, (_, j) => 2 + j)];
 const R = LANES + 1, Q = LANES + 2, W = LANES + 3;
 const LANES_I32_LOCALS = LANES + 2;
