@@ -189,6 +189,25 @@ export function fragmentStoreSuite(name: string, factory: () => Promise<Fragment
       assert.ok(back.equals(f.data));
     }));
 
+    test('get with allocate: the same bytes, in the caller\'s buffer when the store uses it', withStore(async (store) => {
+      const f = fragment(300_000);
+      await store.put(f.id, f.data);
+      const given: Buffer[] = [];
+      const allocate = (length: number): Buffer => {
+        const b = Buffer.alloc(length + 100).subarray(0, length);
+        given.push(b);
+        return b;
+      };
+      const back = await store.get(f.id, { allocate });
+      assert.ok(back.equals(f.data));
+      // honouring it is optional; a store that asked for memory returns exactly that memory
+      if (given.length > 0) {
+        assert.equal(given[given.length - 1].length, f.data.length);
+        assert.equal(back.buffer, given[given.length - 1].buffer);
+      }
+      await rejectsWith(store.get(fragment(10).id, { allocate }), 'FragmentNotFound');
+    }));
+
     test('an empty fragment is a fragment like any other', withStore(async (store) => {
       const f = fragment(0);
       await store.put(f.id, f.data);
