@@ -9,6 +9,17 @@ export interface BufferPoolInit {
   maxIdleBytes: number;
   /** idle buffers are all dropped once nothing was taken for this long (default: never) */
   idleTimeoutMs?: number;
+  /**
+   * Virtual bytes added past each buffer's capacity and never touched (default 0). With 32 MiB or
+   * more, glibc maps every buffer with mmap of its own (its dynamic mmap threshold never exceeds
+   * 32 MiB), so a dropped buffer goes back to the kernel when it is collected, and freeing one
+   * never raises that threshold. Below it, buffers come from glibc's heaps, and the holes dropped
+   * ones leave there stay resident. Untouched pages cost no memory, but V8 counts the whole
+   * byteLength as external memory, and that pressure starts collections: hence `headroomFrom`.
+   */
+  headroom?: number;
+  /** only buffers of at least this capacity get the headroom (default: all) */
+  headroomFrom?: number;
 }
 
 /**
@@ -31,6 +42,8 @@ export class BufferPool {
   #idleBytes = 0;
   readonly #pooled = new WeakSet<ArrayBuffer>();
   readonly #idleTimeoutMs: number | undefined;
+  readonly #headroom: number;
+  readonly #headroomFrom: number;
   #lastTake = 0;
   #trimTimer: NodeJS.Timeout | undefined;
 
@@ -38,6 +51,8 @@ export class BufferPool {
     this.#granule = init.granule;
     this.#maxIdle = init.maxIdleBytes;
     this.#idleTimeoutMs = init.idleTimeoutMs;
+    this.#headroom = init.headroom ?? 0;
+    this.#headroomFrom = init.headroomFrom ?? 0;
   }
 
   /** bytes held by idle buffers */
@@ -75,7 +90,7 @@ export class BufferPool {
     let bestLen = Infinity;
     const cls = this.#classOf(capacity);
     for (let i = this.#idle.length - 1; i >= 0; i--) {
-      const b = this.#idle[i].byteLength;
+      const b = this.capacityOf(this.#idle[i]);
       if (b >= capacity && b < bestLen) {
         best = i;
         bestLen = b;
@@ -86,16 +101,27 @@ export class BufferPool {
     if (best >= 0) {
       ab = this.#idle[best];
       this.#idle.splice(best, 1);
-      this.#idleBytes -= ab.byteLength;
-      this.stats.reused += ab.byteLength;
+      this.#idleBytes -= bestLen;
+      this.stats.reused += bestLen;
     } else {
       const cap = cls;
-      // allocUnsafeSlow: an ArrayBuffer of its own, not zero-filled
-      ab = Buffer.allocUnsafeSlow(cap).buffer as ArrayBuffer;
+      // allocUnsafeSlow: an ArrayBuffer of its own, not zero-filled (so the headroom stays untouched)
+      ab = Buffer.allocUnsafeSlow(cap >= this.#headroomFrom ? cap + this.#headroom : cap).buffer as ArrayBuffer;
       this.#pooled.add(ab);
       this.stats.allocated += cap;
     }
     return Buffer.from(ab, 0, length);
+  }
+
+  /** The bytes of `ab` a holder may use: its byteLength less the pool's headroom (for a buffer
+   *  this pool allocated with one; others are all usable). Writing past it costs resident memory. */
+  capacityOf(ab: ArrayBufferLike): number {
+    return this.#hasHeadroom(ab) ? ab.byteLength - this.#headroom : ab.byteLength;
+  }
+
+  /** (unambiguous: a buffer without headroom is shorter than headroomFrom) */
+  #hasHeadroom(ab: ArrayBufferLike): boolean {
+    return this.#headroom > 0 && ab.byteLength >= Math.max(this.#headroomFrom, this.#granule) + this.#headroom;
   }
 
   /** Whether `view` starts a buffer this pool handed out (so its whole ArrayBuffer can move). */
@@ -105,20 +131,24 @@ export class BufferPool {
 
   /** (a Buffer's `.buffer` will do: a SharedArrayBuffer is never kept) */
   give(ab: ArrayBufferLike): void {
+    // (with headroom, only buffers that have it: a foreign one would be handed out as usable up to
+    // its byteLength less a headroom it does not have)
     if (!(ab instanceof ArrayBuffer) || ab.byteLength < this.#granule) return;
-    if (ab.byteLength > this.#maxIdle) {
-      this.stats.dropped += ab.byteLength;
+    if (this.#headroom > 0 && ab.byteLength >= this.#headroomFrom && !this.#hasHeadroom(ab)) return;
+    const size = this.capacityOf(ab);
+    if (size > this.#maxIdle) {
+      this.stats.dropped += size;
       return;
     }
     this.#pooled.add(ab);
     this.#idle.push(ab);
-    this.#idleBytes += ab.byteLength;
+    this.#idleBytes += size;
     this.#armTrim();
     // over the limit: drop the biggest idle buffers (the rarest need, and the most memory back)
     while (this.#idleBytes > this.#maxIdle) {
       let big = 0;
       for (let i = 1; i < this.#idle.length; i++) if (this.#idle[i].byteLength > this.#idle[big].byteLength) big = i;
-      const old = this.#idle.splice(big, 1)[0].byteLength;
+      const old = this.capacityOf(this.#idle.splice(big, 1)[0]);
       this.#idleBytes -= old;
       this.stats.dropped += old;
     }
@@ -136,7 +166,7 @@ export class BufferPool {
         this.#trimTimer = setTimeout(check, ms - quiet).unref();
         return;
       }
-      for (const ab of this.#idle) this.stats.dropped += ab.byteLength;
+      for (const ab of this.#idle) this.stats.dropped += this.capacityOf(ab);
       this.#idle = [];
       this.#idleBytes = 0;
     };
