@@ -127,7 +127,7 @@ export class RemoteFragmentStore implements FragmentStore {
     return p;
   }
 
-  async #request(method: string, path: string, body?: Uint8Array, signal?: AbortSignal, callerVerifies?: boolean): Promise<Reply> {
+  async #request(method: string, path: string, body?: Uint8Array, signal?: AbortSignal, callerVerifies?: boolean, allocate?: (length: number) => Buffer): Promise<Reply> {
     signal?.throwIfAborted();
     const session = await this.#connect();
     signal?.throwIfAborted();
@@ -155,15 +155,22 @@ export class RemoteFragmentStore implements FragmentStore {
       let status = 0;
       let respHeaders: IncomingHttpHeaders = {};
       // The reply body in one Buffer: with a content-length (the peer sends one with every
-      // fragment) each received piece is copied once into memory of that size as it arrives.
+      // fragment) each received piece is copied once into memory of that size as it arrives,
+      // the caller's (FragmentOpOptions.allocate: the chunk read path recycles it) for a 200.
+      // Node emits 'response' on the next tick, while body pieces that came in the same read as
+      // the headers are emitted at once to a 'data' listener: so the listener is attached only
+      // with the collector ready (until then the pieces wait in the stream), or the first
+      // ~16 KiB would go to a collector that is then dropped.
       let reply = new BodyCollector(undefined);
       req.on('response', (h) => {
         status = Number(h[':status']);
         respHeaders = h;
         const declared = Number(h['content-length']);
-        if (Number.isSafeInteger(declared) && declared > 0 && declared <= MAX_REPLY_PREALLOC) reply = new BodyCollector(Buffer.allocUnsafe(declared));
+        if (Number.isSafeInteger(declared) && declared > 0 && declared <= MAX_REPLY_PREALLOC) {
+          reply = new BodyCollector(allocate && status === 200 ? allocate(declared) : Buffer.allocUnsafe(declared));
+        }
+        req.on('data', (c: Buffer) => reply.add(c));
       });
-      req.on('data', (c: Buffer) => reply.add(c));
       req.on('end', () => resolve({ status, headers: respHeaders, body: reply.finish().body }));
       req.on('error', (err) => reject(new StoreError('Unavailable', `${method} ${path} on peer ${this.peerId} failed`, { cause: err })));
       if (body) req.end(body);
@@ -190,7 +197,7 @@ export class RemoteFragmentStore implements FragmentStore {
 
   async get(id: FragmentId, options?: FragmentOpOptions): Promise<Buffer> {
     const callerVerifies = options?.callerVerifies === true;
-    const reply = await this.#request('GET', `/f/${checkId(id)}`, undefined, options?.signal, callerVerifies);
+    const reply = await this.#request('GET', `/f/${checkId(id)}`, undefined, options?.signal, callerVerifies, options?.allocate);
     if (reply.status !== 200) this.#raise(reply, `get ${id}`);
     // a caller that verifies itself saves the gateway's main thread a SHA-256 per MiB read
     if (!callerVerifies && createHash('sha256').update(reply.body).digest('hex') !== id) {
