@@ -5,8 +5,9 @@
  * this process as the gateway's RemoteFragmentStore. Chunks of 10 fragments of BENCH_FRAG_KIB
  * (410, what 4 MiB chunks give with 10+6 coding) are put on 10 distinct peers; then every chunk
  * is read back BENCH_ROUNDS (3) times, BENCH_LANES (4, the gateway's read-ahead) chunks at a time,
- * each chunk's 10 fragments in parallel, with `callerVerifies` and a per-fragment timeout signal
- * like backend/store/chunk-io.ts; the bytes are hashed afterwards (not timed) to check them.
+ * each chunk's 10 fragments in parallel, with `callerVerifies`, a per-fragment timeout signal and
+ * recycled fragment memory (FragmentOpOptions.allocate) like backend/store/chunk-io.ts; a sample
+ * of the bytes is hashed afterwards (not timed) to check them.
  * Baseline in the same run: the same fragments read in this process from one local
  * DiskFragmentStore (no network). Figures: MiB/s of fragment bytes and CPU ms per MiB of this
  * process (client) and of all peers together (/proc), and peer CPU µs per request.
@@ -14,6 +15,7 @@
  *   npx tsc -p tsconfig.json --outDir dist-x && node dist-x/bench/data-plane.bench.js
  *   BENCH_MIB=256 (fragment bytes stored, default 256)  BENCH_PERF=FILE (perf record -g of the
  *   peers during the network GETs; with BENCH_NODE_ARGS=--perf-basic-prof JS frames get names)
+ *   BENCH_PERF_CLIENT=FILE (the same of this process; run it with node --perf-basic-prof)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -22,6 +24,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { BufferPool } from '../backend/core/buffer-pool.js';
 import { silentLogger } from '../backend/core/logger.js';
 import { DiskFragmentStore } from '../backend/fragments/disk-fragment-store.js';
 import { RemoteFragmentStore } from '../backend/network/remote-fragment-store.js';
@@ -38,6 +41,10 @@ const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
 const fromSources = import.meta.url.endsWith('.ts');
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+/** fragment memory as backend/store/chunk-io.ts has it: taken per read, given back after the decode */
+const fragmentBuffers = new BufferPool({ granule: 64 * 1024, maxIdleBytes: 48 * 2 ** 20 });
+const allocate = (length: number): Buffer => fragmentBuffers.take(length);
 
 async function cpuMs(pids: number[]): Promise<number> {
   let sum = 0;
@@ -63,6 +70,16 @@ async function startPeer(dir: string, keyHex: string): Promise<Peer> {
     proc.once('exit', (code) => reject(new Error(`peer exited with ${code}`)));
   });
   return { proc, ...(JSON.parse(line) as { address: string; peerId: string }) };
+}
+
+/** `perf record -g` of `pids` into `file` until the returned stop() (SIGINT; perf writes its file then). */
+function perfRecord(file: string, pids: number[]): () => Promise<void> {
+  const perf = spawn('perf', ['record', '-g', '-F', '999', '-o', file, '-p', pids.join(',')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise<void>((resolve) => perf.once('exit', () => resolve()));
+  return async () => {
+    perf.kill('SIGINT');
+    await exited;
+  };
 }
 
 async function main(): Promise<void> {
@@ -111,6 +128,8 @@ async function main(): Promise<void> {
             const bufs = await Promise.all(chunk.map((f) => get(f, AbortSignal.any([AbortSignal.timeout(30_000), done.signal]))));
             done.abort();
             if (sample.length < K) sample.push(...bufs);
+            // the decode's recycling: the memory goes back for the next chunk's fragments
+            else for (const b of bufs) if (fragmentBuffers.owns(b)) fragmentBuffers.give(b.buffer);
           }
         };
         await Promise.all(Array.from({ length: LANES }, lane));
@@ -124,28 +143,22 @@ async function main(): Promise<void> {
 
     let sample: Buffer[] = [];
     const baseline = await measure(`local DiskFragmentStore get, ${K}×${LANES} in flight`, bytes, async () => {
-      sample = await readAll((f, signal) => local.get(f.id, { signal, callerVerifies: true }));
+      sample = await readAll((f, signal) => local.get(f.id, { signal, callerVerifies: true, allocate }));
     }, 1);
     check(sample);
     // one warm-up round through every session (TLS handshakes, JIT) before the measured one
-    await readAll((f, signal) => remotes[f.peer].get(f.id, { signal, callerVerifies: true }));
-    let stopPerf: (() => Promise<void>) | undefined;
-    if (process.env.BENCH_PERF) {
-      const perf = spawn('perf', ['record', '-g', '-F', '999', '-o', process.env.BENCH_PERF, '-p', pids.join(',')], { stdio: ['ignore', 'ignore', 'inherit'] });
-      const exited = new Promise<void>((resolve) => perf.once('exit', () => resolve()));
-      stopPerf = async () => {
-        perf.kill('SIGINT');
-        await exited;
-      };
-    }
+    await readAll((f, signal) => remotes[f.peer].get(f.id, { signal, callerVerifies: true, allocate }));
+    const stopPerf: (() => Promise<void>)[] = [];
+    if (process.env.BENCH_PERF) stopPerf.push(perfRecord(process.env.BENCH_PERF, pids));
+    if (process.env.BENCH_PERF_CLIENT) stopPerf.push(perfRecord(process.env.BENCH_PERF_CLIENT, [process.pid]));
     const peers0 = await cpuMs(pids);
     let net: Measurement | undefined;
     try {
       net = await measure(`HTTP/2 + TLS GET from ${PEERS} peer processes`, bytes, async () => {
-        sample = await readAll((f, signal) => remotes[f.peer].get(f.id, { signal, callerVerifies: true }));
+        sample = await readAll((f, signal) => remotes[f.peer].get(f.id, { signal, callerVerifies: true, allocate }));
       }, 1);
     } finally {
-      await stopPerf?.();
+      for (const stop of stopPerf) await stop();
     }
     const peersMs = (await cpuMs(pids)) - peers0;
     check(sample);
