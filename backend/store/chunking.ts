@@ -2,7 +2,7 @@
  * Cutting a byte stream into content-defined chunks (backend/chunker) and running chunk writes
  * with a bounded number in flight, so a put's memory stays flat whatever the object size.
  */
-import { chunkBuffers } from './cpu-pool.js';
+import { chunkBuffers, noteGarbage } from './cpu-pool.js';
 
 /** What the store needs of a content-defined chunker (backend/chunker's Chunker). */
 export interface Chunker {
@@ -133,6 +133,8 @@ export async function* cutChunks(
         yield { offset: at, data: chunk.finish(), last: false };
       }
       if (from < b.length) chunk.append(b.subarray(from));
+      // the piece is copied: garbage, unless the caller keeps it (collected when it is dropped)
+      noteGarbage(b.length, true);
     }
     if (chunk.length > 0) yield { offset, data: chunk.finish(), last: true };
   } finally {

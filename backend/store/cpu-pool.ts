@@ -156,16 +156,35 @@ export class CpuPool {
 }
 
 /**
+ * Chunk buffer capacity one put may hold in flight (the weight of its TaskWindow: see
+ * tenant-store.ts), besides its count limit. Four chunks of the default 4 MiB average are ~32 MiB
+ * of frames (8 MiB class each); four 16 MiB ones would be 128. Bounding bytes instead of only
+ * chunks keeps a run of big chunks from holding the pool's worth at once, and the pool small.
+ */
+export const CHUNK_BYTES_IN_FLIGHT = 64 * 2 ** 20;
+
+/**
  * This thread's pool for chunk-sized buffers that move to a worker and come back (cut chunks, laid
  * out in place as their fragments: see ChunkCodec.frameCapacity). 1 MiB granules. Idle buffers up
- * to 160 MiB: what a put's chunks in flight need, so a steady put allocates nothing after its first
- * seconds. That is (4 chunks in flight + the one being cut) × the 32 MiB class of the largest
- * chunk's fragments (16 MiB chunks at the default 4 MiB average, × 1.6 for 10+6). With 64 MiB, a
- * 1 GiB put allocated and dropped 567 MiB, the dropped buffers became glibc arena holes, and RSS
- * peaked higher (317 against 268 MiB: bench/store.bench.ts, BENCH_RSS_GIB=1). Everything idle is
- * dropped after 30 s without a take, so an idle gateway gives the memory back.
+ * to 64 MiB: with CHUNK_BYTES_IN_FLIGHT that keeps the pool's memory near 64 + 64 + the chunk being
+ * cut, where 160 MiB idle (the old limit, sized for 4 chunks in flight of any size) held ~110 MiB
+ * idle at a 4 GiB put's RSS peak. A smaller pool drops (and later allocates) more buffers; that
+ * used to cost RSS, not just page faults, because a freed buffer under 32 MiB raised glibc's mmap
+ * threshold and later buffers came from its heaps, where freed ones leave resident holes (a
+ * 64 MiB idle limit alone: 330-353 MiB peak, 130-170 MiB of glibc heap). So buffers of 12 MiB or
+ * more (chunks over ~7 MiB; the ones the small limit drops, biggest first) carry 32 MiB of
+ * untouched headroom: each is its own mmap, its pages go back to the kernel when it is
+ * collected, and freeing it never moves the threshold. Smaller ones are rarely dropped. Headroom
+ * on every class cost ~3× the full collections (V8 counts the headroom as external memory).
+ * Everything idle is dropped after 30 s without a take, so an idle gateway gives the memory back.
  */
-export const chunkBuffers = new BufferPool({ granule: 2 ** 20, maxIdleBytes: 160 * 2 ** 20, idleTimeoutMs: 30_000 });
+export const chunkBuffers = new BufferPool({
+  granule: 2 ** 20,
+  maxIdleBytes: 64 * 2 ** 20,
+  idleTimeoutMs: 30_000,
+  headroom: 32 * 2 ** 20,
+  headroomFrom: 12 * 2 ** 20,
+});
 
 /** bytes of short-lived buffers left for V8 to collect since the last collection (this thread) */
 let garbageBytes = 0;
@@ -174,14 +193,15 @@ let minorGc: ((options: { type: 'minor' }) => void) | undefined | null;
 const GARBAGE_LIMIT = 8 * 2 ** 20;
 
 /**
- * For worker threads: `bytes` of buffers node:crypto allocated (cipher output pieces) are garbage
- * now. A worker allocates almost no JS objects, so V8 would collect them only after ~64 MiB of
+ * `bytes` of short-lived buffers are garbage now. A worker allocates almost no JS objects, so V8
+ * would collect buffers node:crypto allocated (cipher output pieces) only after ~64 MiB of
  * external memory per thread, each of those megabytes a freed hole in a glibc arena (RSS). A young
- * generation collection every GARBAGE_LIMIT bytes costs well under a millisecond. No-op on the
- * main thread, whose own allocations keep its collector running.
+ * generation collection every GARBAGE_LIMIT bytes costs well under a millisecond. On the main
+ * thread (`mainThreadToo`) the same holds for a body's input pieces once copied into chunks: its
+ * JS allocations are far too few per megabyte of body to start collections often.
  */
-export function noteGarbage(bytes: number): void {
-  if (isMainThread) return;
+export function noteGarbage(bytes: number, mainThreadToo = false): void {
+  if (isMainThread && !mainThreadToo) return;
   garbageBytes += bytes;
   if (garbageBytes < GARBAGE_LIMIT) return;
   garbageBytes = 0;

@@ -60,7 +60,7 @@ import { ChunkIo, type ChunkHandle, type TenantChunks } from './chunk-io.js';
 import { cutChunks, TaskWindow, type ChunkerFactory } from './chunking.js';
 import { assembleParts, ingestPart, removeSpool, type SeamInfo } from './multipart.js';
 import type { Pins } from './pins.js';
-import type { CpuPool } from './cpu-pool.js';
+import { CHUNK_BYTES_IN_FLIGHT, chunkBuffers, type CpuPool } from './cpu-pool.js';
 import { StreamHasher } from './stream-hasher.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -682,7 +682,8 @@ export class TenantObjectStore implements ObjectStore {
 
   /**
    * Consumes a body: small ones (≤ inlineThreshold) are returned whole for inline storage; larger
-   * ones are chunked and written with at most maxConcurrentChunks chunks in flight. `onChunked`
+   * ones are chunked and written with at most maxConcurrentChunks chunks, and CHUNK_BYTES_IN_FLIGHT
+   * of their buffers' capacity, in flight. `onChunked`
    * runs once the body is known to need chunks (before the first one is written).
    */
   async #ingest(body: Body, options: Pick<PutOptions, 'contentMd5' | 'expectedSize'>, onChunked: () => void): Promise<Ingested> {
@@ -714,7 +715,8 @@ export class TenantObjectStore implements ObjectStore {
     let headLen = 0;
     let ended = false;
     const chunks: { offset: number; handle: ChunkHandle }[] = [];
-    const window = new TaskWindow(ctx.maxConcurrentChunks);
+    // weighed by buffer capacity: the memory a chunk holds until its fragments are stored
+    const window = new TaskWindow(ctx.maxConcurrentChunks, CHUNK_BYTES_IN_FLIGHT);
     /** while chunks come out new, encode before the dedup lookup (see ChunkWriteOptions) */
     let encodeFirst = false;
     try {
@@ -745,14 +747,14 @@ export class TenantObjectStore implements ObjectStore {
       };
       // each chunk's buffer has room for its fragments: the codec encodes it in place
       const codec = this.#t.chunks.codec;
-      for await (const cut of cutChunks(rest(), ctx.newChunker(this.#t.keys.chunkerSeed, ctx.avgChunkSize), tap, (n) => codec.frameCapacity(n))) {
+      for await (const cut of cutChunks(rest(), ctx.newChunker(this.#t.keys.chunkerSeed, ctx.avgChunkSize), tap, (n) => codec.frameCapacity(n), ctx.avgChunkSize)) {
         if (window.failed) break;
         await window.run(async () => {
           // cut.data is a buffer of its own that nothing reads after this write: hand it over
           const handle = await ctx.io.write(this.#t.chunks, cut.data, { encodeFirst, take: true });
           encodeFirst = !handle.existed;
           chunks.push({ offset: cut.offset, handle });
-        });
+        }, chunkBuffers.capacityOf(cut.data.buffer));
         if (md5.backlog > HASH_BACKLOG) await md5.drained();
       }
       await window.drain();

@@ -48,3 +48,23 @@ test('BufferPool without headroom: capacityOf is the byteLength', () => {
   assert.equal(a.buffer.byteLength, 6 * MiB);
   assert.equal(p.capacityOf(a.buffer), 6 * MiB);
 });
+
+test('BufferPool headroomFrom: only buffers of that capacity or more get the headroom', () => {
+  const p = new BufferPool({ granule: MiB, maxIdleBytes: 64 * MiB, headroom: 32 * MiB, headroomFrom: 8 * MiB });
+  const small = p.take(3 * MiB);
+  const big = p.take(10 * MiB); // class 12 MiB
+  assert.equal(small.buffer.byteLength, 3 * MiB);
+  assert.equal(big.buffer.byteLength, 12 * MiB + 32 * MiB);
+  assert.equal(p.capacityOf(small.buffer), 3 * MiB);
+  assert.equal(p.capacityOf(big.buffer), 12 * MiB);
+  p.give(small.buffer);
+  p.give(big.buffer);
+  assert.equal(p.idleBytes, 15 * MiB);
+  // foreign buffers: under headroomFrom they are what they seem; at or over it without the
+  // headroom they cannot be told from a pooled one's usable part and are refused
+  p.give(new ArrayBuffer(4 * MiB));
+  assert.equal(p.idleBytes, 19 * MiB);
+  p.give(new ArrayBuffer(10 * MiB));
+  assert.equal(p.idleBytes, 19 * MiB);
+  assert.equal(p.take(9 * MiB).buffer, big.buffer, 'best fit by usable capacity');
+});
