@@ -8,9 +8,9 @@
  * The checksum value is only known after the last byte (trailers), so `checksum` is exposed as a
  * getter the handler passes into PutOptions; it is complete by the time the body iterator ends.
  */
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Body, ChecksumAlgorithm, ChecksumValue } from '../../backend/core/object-store.js';
+import { createBodyHasher, type BodyHashAlgorithm } from '../common/body-hasher.js';
 import { decodeAwsChunked } from './aws-chunked.js';
 import { checksumHeaderName, createChecksummer, digestLength, parseChecksumAlgorithm, CHECKSUM_ALGORITHMS } from './checksums.js';
 import { S3Error, s3Errors } from './errors.js';
@@ -72,6 +72,9 @@ export function requestedChecksum(req: IncomingMessage): { algorithm: ChecksumAl
   return undefined;
 }
 
+/** The additional checksums the body hasher computes, by its algorithm name. */
+const OFFLOADED: Partial<Record<ChecksumAlgorithm, BodyHashAlgorithm>> = { SHA256: 'sha256', SHA1: 'sha1', CRC32: 'crc32' };
+
 export interface UploadBodyInit {
   /** hard cap on the decoded size (EntityTooLarge) */
   maxSize?: number;
@@ -118,24 +121,31 @@ export function uploadBody(req: IncomingMessage, auth: AuthResult, opts: UploadB
     : req;
 
   async function* verified(): AsyncGenerator<Uint8Array> {
+    // SHA-256, SHA-1, MD5 and CRC32 run on the body hasher's thread (gateway/common/body-hasher.ts);
+    // CRC32C and CRC64NVME are this module's own JS and stay here.
+    const sumOffloaded = wanted ? OFFLOADED[wanted.algorithm] : undefined;
+    const offload: BodyHashAlgorithm[] = [];
+    if (mode.kind === 'sha256') offload.push('sha256');
+    if (sumOffloaded) offload.push(sumOffloaded);
+    if (opts.verifyMd5 && contentMd5) offload.push('md5');
+    const hasher = offload.length > 0 ? createBodyHasher(offload) : undefined;
     try {
-      const sha = mode.kind === 'sha256' ? createHash('sha256') : undefined;
-      const sum = wanted ? createChecksummer(wanted.algorithm) : undefined;
-      const md5 = opts.verifyMd5 && contentMd5 ? createHash('md5') : undefined;
+      const sum = wanted && !sumOffloaded ? createChecksummer(wanted.algorithm) : undefined;
       let size = 0;
       for await (const chunk of source) {
         size += chunk.length;
         if (opts.maxSize !== undefined && size > opts.maxSize) throw s3Errors.entityTooLarge();
-        sha?.update(chunk);
+        const backlog = hasher?.update(chunk);
+        if (backlog) await backlog;
         sum?.update(chunk);
-        md5?.update(chunk);
         yield chunk;
       }
       if (expectedSize !== undefined && size !== expectedSize) throw s3Errors.incompleteBody();
-      if (sha && mode.kind === 'sha256' && sha.digest('hex') !== mode.hash) throw s3Errors.contentSha256Mismatch();
-      if (md5 && contentMd5 && !md5.digest().equals(contentMd5)) throw s3Errors.badDigest();
-      if (sum && wanted) {
-        const computed = sum.digest().toString('base64');
+      const digests = hasher ? await hasher.digest() : undefined;
+      if (mode.kind === 'sha256' && digests?.sha256.toString('hex') !== mode.hash) throw s3Errors.contentSha256Mismatch();
+      if (opts.verifyMd5 && contentMd5 && !digests?.md5.equals(contentMd5)) throw s3Errors.badDigest();
+      if (wanted) {
+        const computed = (sumOffloaded ? digests![sumOffloaded] : sum!.digest()).toString('base64');
         const claimed = wanted.fromTrailer ? trailerValue : wanted.value;
         if (wanted.fromTrailer && claimed === undefined) throw s3Errors.invalidRequest('The trailing checksum announced in x-amz-trailer was not sent.');
         if (claimed !== undefined && claimed !== computed) {
@@ -146,6 +156,9 @@ export function uploadBody(req: IncomingMessage, auth: AuthResult, opts: UploadB
     } catch (err) {
       if (err instanceof S3Error) failure = err;
       throw err;
+    } finally {
+      // (a no-op once digest() ran; otherwise the body failed or its reader stopped early)
+      hasher?.abort();
     }
   }
 
