@@ -25,6 +25,7 @@
  * directory bitmap would miss directories another writer makes.
  */
 import { createHash } from 'node:crypto';
+import { close as fsClose, fstat as fsFstat, open as fsOpen, read as fsRead } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { StoreError } from '../core/errors.js';
@@ -571,27 +572,55 @@ function forgetDir(vol: Volume, hex: string): void {
   }
 }
 
-/** The whole file in one buffer: open, fstat, one read (readFile reads in 512 KiB pieces), close. */
-async function readWhole(file: string, signal?: AbortSignal, allocate?: (length: number) => Buffer): Promise<Buffer> {
-  signal?.throwIfAborted();
-  const fh = await open(file, 'r');
-  try {
-    const size = (await fh.stat()).size;
-    // an ArrayBuffer of its own, like readFile's (or the caller's, FragmentOpOptions.allocate): the
-    // chunk codec moves it to a worker uncopied
-    const buf = allocate ? allocate(size) : Buffer.allocUnsafeSlow(size);
-    let done = 0;
-    while (done < size) {
-      signal?.throwIfAborted();
-      const { bytesRead } = await fh.read(buf, done, size - done, done);
-      // shorter than fstat said (truncated meanwhile): what is there, the hash check decides
-      if (bytesRead === 0) return buf.subarray(0, done);
-      done += bytesRead;
+/**
+ * The whole file in one buffer: open, fstat, one read (readFile reads in 512 KiB pieces), close.
+ * With callback fs, not fs/promises: a FileHandle per read (an EventEmitter with its reference
+ * counting and close promise) and a promise per step were a visible share of the JS a storage
+ * peer runs per fragment GET.
+ */
+function readWhole(file: string, signal?: AbortSignal, allocate?: (length: number) => Buffer): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
     }
-    return buf;
-  } finally {
-    await fh.close();
-  }
+    fsOpen(file, 'r', (openErr, fd) => {
+      if (openErr) return reject(openErr);
+      // every outcome closes the descriptor first; a failure to close fails a read that worked
+      const finish = (outcome: { err: unknown } | { bytes: Buffer }): void => {
+        fsClose(fd, (closeErr) => {
+          if ('err' in outcome) reject(outcome.err);
+          else if (closeErr) reject(closeErr);
+          else resolve(outcome.bytes);
+        });
+      };
+      fsFstat(fd, (statErr, st) => {
+        if (statErr) return finish({ err: statErr });
+        const size = st.size;
+        let buf: Buffer;
+        try {
+          // an ArrayBuffer of its own, like readFile's (or the caller's, FragmentOpOptions.allocate):
+          // the chunk codec moves it to a worker uncopied
+          buf = allocate ? allocate(size) : Buffer.allocUnsafeSlow(size);
+        } catch (err) {
+          return finish({ err });
+        }
+        let done = 0;
+        const next = (): void => {
+          if (done >= size) return finish({ bytes: buf });
+          if (signal?.aborted) return finish({ err: signal.reason });
+          fsRead(fd, buf, done, size - done, done, (readErr, bytesRead) => {
+            if (readErr) return finish({ err: readErr });
+            // shorter than fstat said (truncated meanwhile): what is there, the hash check decides
+            if (bytesRead === 0) return finish({ bytes: buf.subarray(0, done) });
+            done += bytesRead;
+            next();
+          });
+        };
+        next();
+      });
+    });
+  });
 }
 
 /** undefined when `dir` is missing or not a directory */
