@@ -369,7 +369,8 @@ export class ChunkCodec {
     let inPlace = false;
     if (options.take && chunkBuffers.owns(plaintext)) {
       data = plaintext.buffer as ArrayBuffer;
-      inPlace = data.byteLength >= need;
+      // capacityOf, not byteLength: a big pooled buffer carries untouched headroom past its capacity
+      inPlace = chunkBuffers.capacityOf(data) >= need;
     } else if (options.take) data = transferable(plaintext);
     else {
       const copy = chunkBuffers.take(plaintext.length, need);
