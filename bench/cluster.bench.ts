@@ -30,7 +30,7 @@
  *   BENCH_WIDE_PEERS=24 node --import tsx bench/cluster.bench.ts   with the wide 50 % run
  *   BENCH_WIDE_PEERS=24 BENCH_WIDE_ONLY=1 …                      only the wide run
  *   BENCH_DEGRADED=0 …                                          PUT and healthy GET only (no kills)
- *   BENCH_NODE_ARGS="--initial-old-space-size=64" …              node flags for gateway and peers
+ *   BENCH_NODE_ARGS="--perf-basic-prof" …     node flags for gateway and peers (default: bin/peerstor.js's)
  *   BENCH_READ_AHEAD=N …                                        the gateway's --read-ahead
  *   BENCH_GET_REPEAT=N …                                        N healthy GETs (one row each; CPU ms/MiB
  *      varies ±15 % run to run on this shared machine, so several rows say more than one)
@@ -342,8 +342,12 @@ async function summarizeProfiles(dir: string, gwPid: number, t0: number, t1: num
   }
 }
 
-/** BENCH_NODE_ARGS: node flags for the gateway and every peer, e.g. "--initial-old-space-size=64" */
-const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+/**
+ * BENCH_NODE_ARGS: node flags for the gateway and every peer. Default: the flags bin/peerstor.js
+ * runs the product with (its shebang), so the processes measured are the ones users run;
+ * BENCH_NODE_ARGS="" measures node's defaults.
+ */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '--initial-old-space-size=128').split(' ').filter((a) => a !== '');
 
 async function withCluster<T>(peers: number, gwInit: { nodeArgs?: string[] }, fn: (c: Cluster, gw: GatewayProc, s3: S3Client, idle: Idle) => Promise<T>): Promise<T> {
   const t0 = performance.now();
