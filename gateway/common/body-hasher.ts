@@ -14,11 +14,12 @@
  * A failure of the helper thread rejects update()/digest() with StoreError('Internal'): the body
  * then fails, so nothing is stored unverified.
  *
- * May import: backend/core (errors), node built-ins.
+ * May import: backend/core (errors, buffer-pool), node built-ins.
  */
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
+import { BufferPool } from '../../backend/core/buffer-pool.js';
 import { StoreError } from '../../backend/core/errors.js';
 
 /** node:crypto names, and 'crc32' (zlib's, the one S3's CRC32 checksum uses) */
@@ -28,8 +29,8 @@ export type BodyHashAlgorithm = 'sha256' | 'sha1' | 'md5' | 'crc32';
 export const BATCH_BYTES = 1 << 20;
 /** batches of one body in flight before update() makes the caller wait */
 const MAX_IN_FLIGHT = 4;
-/** idle batch buffers kept for reuse, process-wide */
-const MAX_IDLE = 8;
+/** idle batch buffers kept for reuse, process-wide: 8 of them, dropped after 30 s without use */
+const batches = new BufferPool({ granule: BATCH_BYTES, maxIdleBytes: 8 * BATCH_BYTES, idleTimeoutMs: 30_000 });
 
 // The helper runs as eval'd CommonJS so it works the same from sources (tsx) and from a build.
 const WORKER_SOURCE = `
@@ -73,14 +74,13 @@ class HashThread {
   #worker: Worker | undefined;
   #jobs = new Map<number, JobHandlers>();
   #nextJob = 1;
-  #idle: ArrayBuffer[] = [];
 
   take(): ArrayBuffer {
-    return this.#idle.pop() ?? new ArrayBuffer(BATCH_BYTES);
+    return batches.take(BATCH_BYTES).buffer as ArrayBuffer;
   }
 
   give(buf: ArrayBuffer): void {
-    if (this.#idle.length < MAX_IDLE && buf.byteLength === BATCH_BYTES) this.#idle.push(buf);
+    batches.give(buf);
   }
 
   open(algorithms: BodyHashAlgorithm[], handlers: JobHandlers): number {
