@@ -43,9 +43,11 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -342,12 +344,18 @@ async function summarizeProfiles(dir: string, gwPid: number, t0: number, t1: num
   }
 }
 
+/** The node flags in bin/peerstor.js's shebang (`#!/usr/bin/env -S node FLAGS`): what the product runs with. */
+function launcherNodeArgs(): string {
+  const bin = fileURLToPath(new URL(fromSources ? '../bin/peerstor.js' : '../../bin/peerstor.js', import.meta.url));
+  return readFileSync(bin, 'utf8').split('\n', 1)[0].replace(/^#!.*?\bnode\b/, '').trim();
+}
+
 /**
- * BENCH_NODE_ARGS: node flags for the gateway and every peer. Default: the flags bin/peerstor.js
- * runs the product with (its shebang), so the processes measured are the ones users run;
- * BENCH_NODE_ARGS="" measures node's defaults.
+ * BENCH_NODE_ARGS: node flags for the gateway and every peer. Default: the launcher's (read from
+ * its shebang, so the processes measured are the ones users run); BENCH_NODE_ARGS="" measures
+ * node's defaults.
  */
-const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '--initial-old-space-size=128').split(' ').filter((a) => a !== '');
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? launcherNodeArgs()).split(' ').filter((a) => a !== '');
 
 async function withCluster<T>(peers: number, gwInit: { nodeArgs?: string[] }, fn: (c: Cluster, gw: GatewayProc, s3: S3Client, idle: Idle) => Promise<T>): Promise<T> {
   const t0 = performance.now();
